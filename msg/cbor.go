@@ -4,16 +4,18 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"math"
+	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
 )
 
 // The codec is RFC 8949 core deterministic encoding, with integer map keys and no
-// null, undefined, floats, tags or indefinite lengths (WIRE §1). Decoding is strict,
-// and a value is accepted only when encoding it again yields the same bytes, so
-// every value has exactly one byte form and one id.
+// null, undefined, floats, tags or indefinite lengths (WIRE §1). Decoding is in two
+// steps: a strict scanner first checks the byte form (well-formed, shortest heads,
+// sorted unique keys, none of the forbidden items) and gives each fault its own
+// reason; only then are the values decoded, and a value is accepted only when
+// encoding it again yields the same bytes, so every value has one byte form and
+// one id.
 var (
 	encMode cbor.EncMode
 	decMode cbor.DecMode
@@ -31,7 +33,7 @@ func init() {
 		TagsMd:            cbor.TagsForbidden,
 		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
 		UTF8:              cbor.UTF8RejectInvalid,
-		MaxNestedLevels:   8,
+		MaxNestedLevels:   maxDepth,
 		MaxArrayElements:  65536,
 		MaxMapPairs:       1024,
 	}.DecMode()
@@ -40,100 +42,220 @@ func init() {
 	}
 }
 
+// maxDepth bounds nesting. The deepest v1 value is a payload map holding a list of
+// two-element lists (depth 3), so 8 leaves room and still stops a stack of arrays.
+const maxDepth = 8
+
 // Marshal encodes v in the canonical form.
 func Marshal(v any) ([]byte, error) { return encMode.Marshal(v) }
 
-// unmarshalCanonical decodes data into v and insists that re-encoding v gives data back.
+// unmarshalCanonical checks the byte form of data, decodes it into v and insists
+// that re-encoding v gives data back.
 func unmarshalCanonical(data []byte, v any, field string) error {
+	if err := scanOne(data, field); err != nil {
+		return err
+	}
+	return unmarshalScanned(data, v, field)
+}
+
+// unmarshalScanned decodes data, whose byte form scanOne has accepted, and
+// insists that re-encoding the value gives data back. That check is what catches
+// a value written where the canonical form omits the key: an empty list, an
+// empty text, a zero optional integer, an empty map.
+func unmarshalScanned(data []byte, v any, field string) error {
 	if err := decMode.Unmarshal(data, v); err != nil {
-		var ufe *cbor.UnknownFieldError
-		var dke *cbor.DupMapKeyError
-		var ute *cbor.UnmarshalTypeError
-		var re *RejectError
-		switch {
-		case errors.As(err, &re):
-			return reject(re.Reason, field, "%s", re.Detail)
-		case errors.As(err, &ufe), errors.As(err, &ute):
-			return reject(ErrSchema, field, "%v", err)
-		case errors.As(err, &dke):
-			return reject(ErrNonCanonical, field, "%v", err)
-		}
-		return reject(ErrMalformed, field, "%v", err)
+		return decodeError(err, field)
 	}
 	again, err := encMode.Marshal(v)
 	if err != nil {
-		return reject(ErrMalformed, field, "re-encode: %v", err)
+		return reject(ErrSchema, field, "re-encode: %v", err)
 	}
 	if !bytes.Equal(again, data) {
-		return reject(ErrNonCanonical, field, "re-encoding differs")
+		return reject(ErrNonCanonical, field, "a present key holds its default (an empty list, empty text, zero or empty map must be omitted)")
 	}
 	return nil
 }
 
-// head reads one CBOR item head: major type, argument, header length.
-func head(b []byte) (major byte, arg uint64, n int, err error) {
+// decodeError types an error of the reflection decoder. The scanner has already
+// vouched for the byte form, so what is left is a value of the wrong type or range.
+func decodeError(err error, field string) error {
+	var re *RejectError
+	var ufe *cbor.UnknownFieldError
+	var ute *cbor.UnmarshalTypeError
+	switch {
+	case errors.As(err, &re):
+		return reject(re.Reason, field, "%s", re.Detail)
+	case errors.As(err, &ufe), errors.As(err, &ute):
+		return reject(ErrSchema, field, "%v", err)
+	}
+	return reject(ErrMalformed, field, "%v", err)
+}
+
+// scanOne checks that data is exactly one item in the canonical byte form.
+func scanOne(data []byte, field string) error {
+	n, err := scan(data, 0)
+	if err != nil {
+		return withField(err, field)
+	}
+	if n != len(data) {
+		return reject(ErrMalformed, field, "%d trailing bytes", len(data)-n)
+	}
+	return nil
+}
+
+func withField(err error, field string) error {
+	if re, ok := err.(*RejectError); ok && re.Field == "" {
+		re.Field = field
+	}
+	return err
+}
+
+// readHead reads one item head strictly. It returns the major type, the argument
+// (a length, count or integer value) and the head's length. Faults: a reserved
+// additional-information value or a stray break is malformed; an indefinite
+// length, a tag or any major-type-7 item (false, true, null, undefined, simple
+// values, floats) is non-canonical under WIRE §1, as is an argument not written in
+// the fewest bytes; running out of bytes is truncation.
+func readHead(b []byte) (major byte, arg uint64, n int, err error) {
 	if len(b) == 0 {
-		return 0, 0, 0, ErrTruncated
+		return 0, 0, 0, errTruncated()
 	}
 	major, ai := b[0]>>5, b[0]&0x1f
 	switch {
-	case ai < 24:
-		return major, uint64(ai), 1, nil
-	case ai == 24:
-		if len(b) < 2 {
-			return 0, 0, 0, ErrTruncated
+	case ai >= 28 && ai <= 30:
+		return 0, 0, 0, &RejectError{Reason: ErrMalformed, Detail: "reserved additional information"}
+	case ai == 31:
+		if major >= 2 && major <= 5 {
+			return 0, 0, 0, &RejectError{Reason: ErrNonCanonical, Detail: "indefinite length"}
 		}
-		return major, uint64(b[1]), 2, nil
-	case ai == 25:
-		if len(b) < 3 {
-			return 0, 0, 0, ErrTruncated
-		}
-		return major, uint64(binary.BigEndian.Uint16(b[1:])), 3, nil
-	case ai == 26:
-		if len(b) < 5 {
-			return 0, 0, 0, ErrTruncated
-		}
-		return major, uint64(binary.BigEndian.Uint32(b[1:])), 5, nil
-	case ai == 27:
-		if len(b) < 9 {
-			return 0, 0, 0, ErrTruncated
-		}
-		return major, binary.BigEndian.Uint64(b[1:]), 9, nil
+		return 0, 0, 0, &RejectError{Reason: ErrMalformed, Detail: "unexpected break or indefinite item"}
+	case major == 6:
+		return 0, 0, 0, &RejectError{Reason: ErrNonCanonical, Detail: "tag"}
+	case major == 7:
+		return 0, 0, 0, &RejectError{Reason: ErrNonCanonical, Detail: simpleName(ai)}
 	}
-	return 0, 0, 0, ErrMalformed
+	switch ai {
+	case 24:
+		if len(b) < 2 {
+			return 0, 0, 0, errTruncated()
+		}
+		arg, n = uint64(b[1]), 2
+		if arg < 24 {
+			return 0, 0, 0, errLongHead()
+		}
+	case 25:
+		if len(b) < 3 {
+			return 0, 0, 0, errTruncated()
+		}
+		arg, n = uint64(binary.BigEndian.Uint16(b[1:])), 3
+		if arg <= 0xff {
+			return 0, 0, 0, errLongHead()
+		}
+	case 26:
+		if len(b) < 5 {
+			return 0, 0, 0, errTruncated()
+		}
+		arg, n = uint64(binary.BigEndian.Uint32(b[1:])), 5
+		if arg <= 0xffff {
+			return 0, 0, 0, errLongHead()
+		}
+	case 27:
+		if len(b) < 9 {
+			return 0, 0, 0, errTruncated()
+		}
+		arg, n = binary.BigEndian.Uint64(b[1:]), 9
+		if arg <= 0xffffffff {
+			return 0, 0, 0, errLongHead()
+		}
+	default:
+		arg, n = uint64(ai), 1
+	}
+	return major, arg, n, nil
 }
 
-// skip returns the length of the complete item at the start of b.
-func skip(b []byte, depth int) (int, error) {
-	if depth > 8 {
-		return 0, ErrMalformed
+func simpleName(ai byte) string {
+	switch ai {
+	case 20, 21:
+		return "boolean (booleans are integers 0/1)"
+	case 22:
+		return "null (omit the key instead)"
+	case 23:
+		return "undefined"
+	case 25, 26, 27:
+		return "float"
 	}
-	major, arg, n, err := head(b)
+	return "simple value"
+}
+
+func errTruncated() error {
+	return &RejectError{Reason: ErrTruncated, Detail: "input ends inside an item"}
+}
+
+func errLongHead() error {
+	return &RejectError{Reason: ErrNonCanonical, Detail: "integer or length not in its shortest form"}
+}
+
+// scan checks one item at the start of b, recursively, and returns its length.
+// Map keys must be unsigned integers in strictly ascending order (the canonical
+// order for integer keys, which makes a duplicate a non-canonical form too).
+func scan(b []byte, depth int) (int, error) {
+	if depth >= maxDepth {
+		return 0, &RejectError{Reason: ErrSchema, Detail: "nested too deep"}
+	}
+	major, arg, n, err := readHead(b)
 	if err != nil {
 		return 0, err
 	}
 	switch major {
-	case 0, 1, 7:
+	case 0, 1:
 		return n, nil
 	case 2, 3:
 		if arg > uint64(len(b)-n) {
-			return 0, ErrTruncated
+			return 0, errTruncated()
 		}
-		return n + int(arg), nil
-	case 4, 5:
-		items := arg
-		if major == 5 {
-			if arg > math.MaxUint32 {
-				return 0, ErrMalformed
-			}
-			items *= 2
+		end := n + int(arg)
+		if major == 3 && !utf8.Valid(b[n:end]) {
+			return 0, &RejectError{Reason: ErrMalformed, Detail: "text is not UTF-8"}
 		}
-		if items > uint64(len(b)) {
-			return 0, ErrTruncated
+		return end, nil
+	case 4:
+		// Every item takes at least one byte, so a count above the bytes left is
+		// truncation, and the loop below is bounded by the input length.
+		if arg > uint64(len(b)-n) {
+			return 0, errTruncated()
 		}
 		off := n
-		for i := uint64(0); i < items; i++ {
-			m, err := skip(b[off:], depth+1)
+		for i := uint64(0); i < arg; i++ {
+			m, err := scan(b[off:], depth+1)
+			if err != nil {
+				return 0, err
+			}
+			off += m
+		}
+		return off, nil
+	default: // 5: map
+		if arg > uint64(len(b)-n)/2 {
+			return 0, errTruncated()
+		}
+		off := n
+		var last uint64
+		for i := uint64(0); i < arg; i++ {
+			km, key, kn, err := readHead(b[off:])
+			if err != nil {
+				return 0, err
+			}
+			if km != 0 {
+				return 0, &RejectError{Reason: ErrSchema, Detail: "map key is not an unsigned integer"}
+			}
+			if i > 0 && key <= last {
+				if key == last {
+					return 0, &RejectError{Reason: ErrNonCanonical, Detail: "duplicate map key " + utoa(key)}
+				}
+				return 0, &RejectError{Reason: ErrNonCanonical, Detail: "map keys out of order at " + utoa(key)}
+			}
+			last = key
+			off += kn
+			m, err := scan(b[off:], depth+1)
 			if err != nil {
 				return 0, err
 			}
@@ -141,52 +263,43 @@ func skip(b []byte, depth int) (int, error) {
 		}
 		return off, nil
 	}
-	return 0, ErrMalformed // tags (6)
 }
 
-// checkKeys scans the top-level map of data and checks that its keys are unsigned
-// integers drawn from allowed and that every key of required is present. Key sets
-// are bit masks (bit k for key k); every key in v1 is below 64.
-func checkKeys(data []byte, allowed, required uint64, field string) error {
-	major, pairs, n, err := head(data)
-	if err != nil {
-		return reject(ErrTruncated, field, "%v", err)
+func utoa(v uint64) string {
+	var buf [20]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
 	}
+	return string(buf[i:])
+}
+
+// checkKeys checks that data is one canonical map whose keys are drawn from
+// allowed and include every key of required. Key sets are bit masks (bit k for
+// key k); every key in v1 is below 64.
+func checkKeys(data []byte, allowed, required uint64, field string) error {
+	if err := scanOne(data, field); err != nil {
+		return err
+	}
+	major, pairs, off, _ := readHead(data)
 	if major != 5 {
 		return reject(ErrSchema, field, "want a map, got major type %d", major)
 	}
-	if pairs > 64 {
-		return reject(ErrSchema, field, "%d keys", pairs)
-	}
-	off := n
 	var seen uint64
 	for i := uint64(0); i < pairs; i++ {
-		km, key, kn, err := head(data[off:])
-		if err != nil {
-			return reject(ErrTruncated, field, "%v", err)
-		}
-		if km != 0 {
-			return reject(ErrSchema, field, "map key of major type %d", km)
-		}
+		_, key, kn, _ := readHead(data[off:])
 		if key >= 64 || allowed&(1<<key) == 0 {
 			return reject(ErrSchema, field, "unknown key %d", key)
 		}
-		if seen&(1<<key) != 0 {
-			return reject(ErrNonCanonical, field, "duplicate key %d", key)
-		}
 		seen |= 1 << key
 		off += kn
-		vn, err := skip(data[off:], 1)
-		if err != nil {
-			if errors.Is(err, ErrTruncated) {
-				return reject(ErrTruncated, field, "value of key %d", key)
-			}
-			return reject(ErrMalformed, field, "value of key %d: %v", key, err)
-		}
+		vn, _ := scan(data[off:], 1)
 		off += vn
-	}
-	if off != len(data) {
-		return reject(ErrMalformed, field, "%d trailing bytes", len(data)-off)
 	}
 	if missing := required &^ seen; missing != 0 {
 		for k := 0; k < 64; k++ {
@@ -216,10 +329,14 @@ func marshalFixed(b []byte) []byte {
 }
 
 func unmarshalFixed(dst []byte, data []byte) error {
-	if len(data) != len(dst)+2 || data[0] != 0x58 || int(data[1]) != len(dst) {
-		return &RejectError{Reason: ErrSchema, Detail: fmt.Sprintf("want a %d-byte string", len(dst))}
+	major, n, hn, err := readHead(data)
+	if err != nil {
+		return err
 	}
-	copy(dst, data[2:])
+	if major != 2 || n != uint64(len(dst)) || len(data) != hn+len(dst) {
+		return &RejectError{Reason: ErrSchema, Detail: "want a " + utoa(uint64(len(dst))) + "-byte string"}
+	}
+	copy(dst, data[hn:])
 	return nil
 }
 

@@ -111,3 +111,7 @@ const StateRootTag = tagState
 
 // ComponentTag gives the tag of one state-root component, e.g. "accounts".
 func ComponentTag(name string) string { return "guild/v1/state/" + name + "\x00" }
+
+// Topic is the gossipsub topic of a network: "guild/v1/" and the lowercase hex
+// of its id.
+func Topic(network ID) string { return "guild/v1/" + network.String() }

@@ -6,8 +6,27 @@ import (
 )
 
 // Reasons an envelope is rejected before it can reach any state. Every one is
-// stateless: a node can decide it from the bytes, the network id and the fixed
-// ceilings of WIRE §3, so a pubsub validator may punish the sender for it.
+// stateless: a node decides it from the bytes, the network id and the fixed
+// ceilings of WIRE §3, so a pubsub validator may Reject (and score down) the
+// sender. Each rejection carries exactly one of them:
+//
+//   - ErrOversized: more than envelope_max_bytes.
+//   - ErrTruncated: the bytes end inside an item; every proper prefix of a valid
+//     envelope gets this reason.
+//   - ErrMalformed: not well-formed CBOR (reserved head values, a stray break,
+//     text that is not UTF-8) or bytes after the last item.
+//   - ErrNonCanonical: a valid value in a byte form other than its one canonical
+//     form: an integer or length not in its shortest head, map keys out of order
+//     or repeated, an indefinite length, a tag, a float, a boolean, null or
+//     undefined, or a present key holding its default (an empty list, empty text,
+//     zero, empty map) where WIRE §1 omits the key.
+//   - ErrSchema: canonical CBOR that breaks WIRE §2–§3: a missing, unknown or
+//     mistyped key, an id that is not 32 bytes, a list out of order, a fixed
+//     ceiling exceeded, seq 0, prev present iff seq > 1 violated.
+//   - ErrVersion, ErrUnknownKind: a body version or kind that v1 does not know.
+//   - ErrWrongNetwork: the body names another network.
+//   - ErrLamport: a lamport that no set of ancestors can give (WIRE §2).
+//   - ErrBadSignature: the signature does not verify (ZIP-215).
 var (
 	ErrOversized    = errors.New("envelope larger than envelope_max_bytes")
 	ErrTruncated    = errors.New("truncated envelope")

@@ -243,7 +243,7 @@ func DecodePayload(k Kind, data []byte) (Payload, error) {
 	if err := checkKeys(data, ks.allowed, ks.required, field); err != nil {
 		return nil, err
 	}
-	if err := unmarshalCanonical(data, p, field); err != nil {
+	if err := unmarshalScanned(data, p, field); err != nil {
 		return nil, err
 	}
 	if err := p.validate(); err != nil {
@@ -424,6 +424,9 @@ func DecodeHeadsBlob(data []byte) ([]Head, error) {
 func EncodeHeadsBlob(hs []Head) ([]byte, error) {
 	if len(hs) == 0 {
 		return nil, schema("heads_blob", "empty")
+	}
+	if err := checkHeadsSorted(hs); err != nil {
+		return nil, err
 	}
 	return encMode.Marshal(hs)
 }

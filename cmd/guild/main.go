@@ -36,7 +36,9 @@ func newRootCmd() *cobra.Command {
 	}
 	// Subcommands: one line each, one file each.
 	root.AddCommand(
-	// (subcommands are registered here)
+		newKeygenCmd(),
+		newGenesisCmd(),
+		newJobCmd(),
 	)
 	return root
 }

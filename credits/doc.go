@@ -1,0 +1,10 @@
+// Package credits owns the µcredit ledger: genesis allocations, gateway deposits (each
+// (gateway, ref) pair once) and withdrawals, escrows (pool fees, request fees), the
+// epoch's salary pot, and the frozen credits of equivocators (SPEC §6, §7.3, §7.6).
+//
+// Every operation is all or nothing, and the ledger conserves credits exactly:
+// Σ free + Σ escrowed + Σ frozen + pot = genesis + deposits − withdrawals (Check).
+// Credits are paid out of the salary pot by the pool package, which owns the split.
+//
+// Clone copies the maps for a per-epoch snapshot.
+package credits

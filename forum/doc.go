@@ -1,0 +1,9 @@
+// Package forum owns the posts of the forum (SPEC §6 POST, §7.2): their weighted authors,
+// signed citations, module blob id and params diff; every validity rule a post must meet
+// to have an effect; each post's value (µREP kept for its authors, net) and each
+// citation edge's flow (µREP donated, net); and Propagate and leach, which move minted
+// REP along citations exactly as the pseudo-code of SPEC §7.2.
+//
+// Posts never change once added, so Clone shares them and copies only the value and
+// flow maps.
+package forum

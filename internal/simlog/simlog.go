@@ -1,0 +1,388 @@
+package simlog
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/guild-net/guild/genesis"
+	"github.com/guild-net/guild/msg"
+)
+
+// Config shapes a generated log.
+type Config struct {
+	Seed       uint64
+	Authors    int // authors that post (witnesses only checkpoint)
+	Witnesses  int
+	Epochs     int // epochs with traffic; checkpoints cover them all
+	PerEpoch   int // messages per author per epoch
+	EpochMs    uint64
+	GraceMs    uint64
+	MaxDelayMs uint64 // gossip delay to each witness is uniform in [0, MaxDelayMs)
+	MaxParents int    // parents per message, drawn from other authors' older messages
+
+	LateCheckpoint     float64 // probability a checkpoint is signed and released late (by up to 3 epochs)
+	WithheldCheckpoint float64 // probability a checkpoint is signed on time but released late
+	OfflineWitness     bool    // witness 0 is offline for a stretch, then signs empty checkpoints for what it missed
+	ForkingAuthor      bool    // author 0 forks its chain once
+	ForkingWitness     bool    // the last witness forks its chain and checkpoints on both branches
+	Backdated          int     // messages released well after their epoch's checkpoints
+}
+
+// Default is a small log with every adversarial schedule switched on.
+func Default() Config {
+	return Config{Seed: 1, Authors: 20, Witnesses: 4, Epochs: 24, PerEpoch: 11, EpochMs: 2000, GraceMs: 400,
+		MaxDelayMs: 300, MaxParents: 2, LateCheckpoint: 0.05, WithheldCheckpoint: 0.05,
+		OfflineWitness: true, ForkingAuthor: true, ForkingWitness: true, Backdated: 5}
+}
+
+// Log is a generated log.
+type Log struct {
+	Config    Config
+	Genesis   *genesis.Genesis
+	Keys      []ed25519.PrivateKey // authors first, then witnesses
+	Witnesses []msg.Account
+	Envelopes []*msg.Envelope
+	Release   map[msg.ID]uint64 // when a message was first released (ms)
+	// Received[w][id] is when witness w received the message (ms).
+	Received  []map[msg.ID]uint64
+	Backdated []msg.ID
+}
+
+type chain struct {
+	key      ed25519.PrivateKey
+	seq      uint64
+	prev     *msg.Envelope
+	branches [][2]*msg.Envelope // forking witness: the second branch's tip
+}
+
+// Generate builds the log for c.
+func Generate(c Config) (*Log, error) {
+	rng := rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15))
+	n := c.Authors + c.Witnesses
+	l := &Log{Config: c, Release: map[msg.ID]uint64{}}
+	f := &genesis.File{Name: fmt.Sprintf("simlog-%d", c.Seed), GenesisTsMs: 1_700_000_000_000, EpochMs: c.EpochMs, GraceMs: c.GraceMs,
+		Params: map[string]uint64{"sigma_max_ms": c.GraceMs / 2}}
+	for i := 0; i < n; i++ {
+		var seed [32]byte
+		seed[0], seed[1], seed[2] = byte(i), byte(i>>8), 0x5e
+		seed[3] = byte(c.Seed)
+		k := ed25519.NewKeyFromSeed(seed[:])
+		l.Keys = append(l.Keys, k)
+		a := msg.AccountOf(k)
+		alloc := genesis.FileAllocation{Account: a.String(), CreditsMicro: 1_000_000}
+		if i >= c.Authors {
+			alloc.RepMicro = 10_000_000
+			f.Witnesses = append(f.Witnesses, a.String())
+			l.Witnesses = append(l.Witnesses, a)
+		}
+		f.Allocations = append(f.Allocations, alloc)
+	}
+	g, err := genesis.FromFile(f)
+	if err != nil {
+		return nil, err
+	}
+	l.Genesis = g
+	net := g.NetworkID()
+	l.Received = make([]map[msg.ID]uint64, c.Witnesses)
+	for i := range l.Received {
+		l.Received[i] = map[msg.ID]uint64{}
+	}
+	start := func(k uint64) uint64 { return g.GenesisTsMs + k*c.EpochMs }
+	end := func(k uint64) uint64 { return start(k + 1) }
+
+	chains := make([]*chain, n)
+	for i := range chains {
+		chains[i] = &chain{key: l.Keys[i]}
+	}
+	lamport := map[msg.ID]uint64{}
+	var older []*msg.Envelope // author messages at least one epoch old: parent candidates
+
+	// Offline stretch of witness 0 (as a witness index), in epochs.
+	offFrom, offTo := uint64(c.Epochs/3), uint64(c.Epochs/3+3)
+	online := func(w int, t uint64) bool {
+		if !c.OfflineWitness || w != 0 {
+			return true
+		}
+		return t < start(offFrom) || t >= start(offTo)
+	}
+
+	deliver := func(e *msg.Envelope, release uint64) {
+		l.Envelopes = append(l.Envelopes, e)
+		l.Release[e.ID] = release
+		for w := 0; w < c.Witnesses; w++ {
+			t := release + uint64(rng.Int64N(int64(c.MaxDelayMs)+1))
+			if !online(w, t) {
+				t = start(offTo) + uint64(rng.Int64N(int64(c.MaxDelayMs)+1)) // synced on return
+			}
+			l.Received[w][e.ID] = t
+		}
+	}
+	seal := func(ch *chain, prev *msg.Envelope, seq uint64, parents []*msg.Envelope, ts uint64, p msg.Payload) (*msg.Envelope, error) {
+		b := msg.Body{Network: net, Seq: seq, TsMs: ts}
+		var lam uint64
+		if prev != nil {
+			id := prev.ID
+			b.Prev = &id
+			lam = lamport[id]
+		}
+		for _, pe := range parents {
+			b.Parents = append(b.Parents, pe.ID)
+			lam = max(lam, lamport[pe.ID])
+		}
+		slices.SortFunc(b.Parents, func(x, y msg.ID) int { return bytes.Compare(x[:], y[:]) })
+		b.Lamport = lam + 1
+		e, err := msg.Seal(ch.key, b, p)
+		if err != nil {
+			return nil, err
+		}
+		lamport[e.ID] = b.Lamport
+		return e, nil
+	}
+
+	type pendingCP struct {
+		w       int
+		k       uint64
+		signAt  uint64
+		release uint64
+		branch  int
+	}
+	var cps []pendingCP
+	listed := make([]map[msg.ID]bool, c.Witnesses) // per witness: heads listed by its main branch
+	for i := range listed {
+		listed[i] = map[msg.ID]bool{}
+	}
+	var all []*msg.Envelope
+	lastSign := make([]uint64, c.Witnesses)
+	forkDone := false
+	backdated := 0
+
+	total := uint64(c.Epochs) + 4
+	for k := uint64(0); k < total; k++ {
+		// Author traffic in epoch k.
+		var fresh []*msg.Envelope
+		if k < uint64(c.Epochs) {
+			for i := 0; i < c.Authors; i++ {
+				ch := chains[i]
+				for j := 0; j < c.PerEpoch; j++ {
+					ts := start(k) + uint64(j)*c.EpochMs/uint64(c.PerEpoch+1) + uint64(rng.Int64N(int64(c.EpochMs/uint64(c.PerEpoch+1))))
+					var parents []*msg.Envelope
+					for p := 0; p < c.MaxParents && len(older) > 0; p++ {
+						cand := older[rng.IntN(len(older))]
+						if cand.Body.Author == msg.AccountOf(ch.key) || slices.Contains(parents, cand) {
+							continue
+						}
+						parents = append(parents, cand)
+					}
+					// Parents must not be younger than the message.
+					parents = slices.DeleteFunc(parents, func(pe *msg.Envelope) bool { return pe.Body.TsMs > ts })
+					ch.seq++
+					e, err := seal(ch, ch.prev, ch.seq, parents, ts, payload(rng, msg.AccountOf(ch.key), ch.seq))
+					if err != nil {
+						return nil, err
+					}
+					release := ts
+					if backdated < c.Backdated && k > 2 && k < uint64(c.Epochs)-2 && j == c.PerEpoch-1 && i == 1+backdated {
+						// Backdated: stamped inside epoch k, first released two epochs later.
+						release = end(k) + 2*c.EpochMs
+						l.Backdated = append(l.Backdated, e.ID)
+						backdated++
+					}
+					if c.ForkingAuthor && !forkDone && i == 0 && k == uint64(c.Epochs/2) && j == 0 {
+						// A second message with the same seq on the same prev.
+						twin, err := seal(ch, ch.prev, ch.seq, nil, ts+1, payload(rng, msg.AccountOf(ch.key), ch.seq+1000))
+						if err != nil {
+							return nil, err
+						}
+						deliver(twin, ts+1)
+						all = append(all, twin)
+						forkDone = true
+					}
+					ch.prev = e
+					deliver(e, release)
+					all = append(all, e)
+					fresh = append(fresh, e)
+				}
+			}
+		}
+		// Witness duty for epoch k at end(k)+g (+ jitter), possibly late or withheld.
+		for w := 0; w < c.Witnesses; w++ {
+			signAt := end(k) + c.GraceMs + uint64(rng.Int64N(int64(c.GraceMs/2)+1))
+			release := signAt
+			if !online(w, signAt) {
+				signAt = start(offTo) + c.GraceMs // returns: empty checkpoint for k
+				release = signAt
+			} else if r := rng.Float64(); r < c.LateCheckpoint {
+				signAt += uint64(1+rng.IntN(3)) * c.EpochMs
+				release = signAt
+			} else if r < c.LateCheckpoint+c.WithheldCheckpoint {
+				release = signAt + uint64(1+rng.IntN(3))*c.EpochMs
+			}
+			// A witness signs its checkpoints in epoch order: one that is late for k is
+			// late for what follows until it catches up.
+			if signAt <= lastSign[w] {
+				release += lastSign[w] + 1 - signAt
+				signAt = lastSign[w] + 1
+			}
+			lastSign[w] = signAt
+			cps = append(cps, pendingCP{w: w, k: k, signAt: signAt, release: release})
+			if c.ForkingWitness && w == c.Witnesses-1 && k == uint64(c.Epochs/2) {
+				cps = append(cps, pendingCP{w: w, k: k, signAt: signAt + 1, release: signAt + 1, branch: 1})
+			}
+		}
+		// Sign, in time order, every checkpoint whose time has come before the next epoch's end.
+		slices.SortStableFunc(cps, func(a, b pendingCP) int {
+			if a.signAt != b.signAt {
+				if a.signAt < b.signAt {
+					return -1
+				}
+				return 1
+			}
+			return a.w - b.w
+		})
+		horizon := end(k + 1)
+		keep := cps[:0]
+		for _, p := range cps {
+			if p.signAt >= horizon {
+				keep = append(keep, p)
+				continue
+			}
+			ch := chains[c.Authors+p.w]
+			var heads []msg.Head
+			if online(p.w, end(p.k)+c.GraceMs) {
+				lst := listed[p.w]
+				if p.branch == 1 {
+					lst = map[msg.ID]bool{} // the other branch never saw the main branch's lists
+				}
+				heads = headsFor(l, all, p.w, end(p.k), end(p.k)+c.GraceMs, lst)
+			}
+			cp := &msg.Checkpoint{Epoch: p.k, Heads: heads}
+			prev := ch.prev
+			seq := ch.seq + 1
+			if p.branch == 1 {
+				// The forked branch hangs off the checkpoint before the tip.
+				if ch.prev == nil || ch.prev.Body.Prev == nil {
+					continue
+				}
+				prev = findByID(all, *ch.prev.Body.Prev)
+				seq = ch.seq
+			}
+			e, err := seal(ch, prev, seq, nil, p.signAt, cp)
+			if err != nil {
+				return nil, fmt.Errorf("checkpoint w%d k%d: %w", p.w, p.k, err)
+			}
+			if p.branch == 0 {
+				ch.seq, ch.prev = seq, e
+			}
+			deliver(e, p.release)
+			all = append(all, e)
+		}
+		cps = keep
+		older = append(older, fresh...)
+	}
+	return l, nil
+}
+
+// headsFor lists, for witness w, the branch heads of every author: the newest messages
+// with ts < end that it received, with all their ancestors, before cutoff; heads it has
+// listed before are omitted.
+func headsFor(l *Log, all []*msg.Envelope, w int, end, cutoff uint64, listed map[msg.ID]bool) []msg.Head {
+	recv := l.Received[w]
+	ok := map[msg.ID]bool{}
+	hasChild := map[msg.ID]bool{}
+	var good []*msg.Envelope
+	for _, e := range all { // all is in creation order: ancestors first
+		t, seen := recv[e.ID]
+		fine := seen && t < cutoff && e.Body.TsMs < end
+		if fine && e.Body.Prev != nil {
+			fine = ok[*e.Body.Prev]
+		}
+		for _, p := range e.Body.Parents {
+			fine = fine && ok[p]
+		}
+		if !fine {
+			continue
+		}
+		ok[e.ID] = true
+		if e.Body.Prev != nil {
+			hasChild[*e.Body.Prev] = true
+		}
+		good = append(good, e)
+	}
+	var heads []msg.Head
+	for _, e := range good {
+		if hasChild[e.ID] || listed[e.ID] {
+			continue
+		}
+		listed[e.ID] = true
+		heads = append(heads, msg.Head{Author: e.Body.Author, Seq: e.Body.Seq, ID: e.ID})
+	}
+	slices.SortFunc(heads, func(x, y msg.Head) int {
+		if c := bytes.Compare(x.Author[:], y.Author[:]); c != 0 {
+			return c
+		}
+		if x.Seq != y.Seq {
+			if x.Seq < y.Seq {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(x.ID[:], y.ID[:])
+	})
+	return heads
+}
+
+func findByID(all []*msg.Envelope, id msg.ID) *msg.Envelope {
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].ID == id {
+			return all[i]
+		}
+	}
+	return nil
+}
+
+// payload gives a ~300-byte POST or VOTE.
+func payload(rng *rand.Rand, author msg.Account, seq uint64) msg.Payload {
+	if rng.IntN(3) == 0 {
+		var pool msg.ID
+		pool[0], pool[1] = byte(seq), byte(rng.IntN(256))
+		return &msg.Vote{Pool: pool, Side: uint64(rng.IntN(2)), Stake: uint64(rng.IntN(1_000_000))}
+	}
+	text := make([]byte, 160+rng.IntN(40))
+	for i := range text {
+		text[i] = 'a' + byte(rng.IntN(26))
+	}
+	return &msg.Post{Title: fmt.Sprintf("post %d", seq), Text: string(text),
+		Authors: []msg.AuthorShare{{Account: author, PPM: msg.PPM}}}
+}
+
+// Shuffled gives the envelopes in a random order with some duplicates.
+func (l *Log) Shuffled(seed uint64, dupFrac float64) []*msg.Envelope {
+	rng := rand.New(rand.NewPCG(seed, ^seed))
+	out := slices.Clone(l.Envelopes)
+	for i := range out {
+		if rng.Float64() < dupFrac {
+			out = append(out, out[i])
+		}
+	}
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+// ByRelease gives the envelopes in release order (ties by id).
+func (l *Log) ByRelease() []*msg.Envelope {
+	out := slices.Clone(l.Envelopes)
+	slices.SortStableFunc(out, func(a, b *msg.Envelope) int {
+		ra, rb := l.Release[a.ID], l.Release[b.ID]
+		if ra != rb {
+			if ra < rb {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(a.ID[:], b.ID[:])
+	})
+	return out
+}

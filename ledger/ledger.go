@@ -1,0 +1,352 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/guild-net/guild/dag"
+	"github.com/guild-net/guild/epoch"
+	"github.com/guild-net/guild/genesis"
+	"github.com/guild-net/guild/msg"
+	"github.com/guild-net/guild/state"
+)
+
+// Options tune a ledger.
+type Options struct {
+	DAG dag.Config
+	// Blobs gives the content of a blob the node holds, for checkpoint head lists.
+	// Nil means no blobs are held: a checkpoint with a heads blob waits for BlobArrived.
+	Blobs func(id msg.ID) ([]byte, bool)
+}
+
+// Record is what the ledger keeps of one computed epoch.
+type Record struct {
+	Epoch   uint64
+	Cut     *epoch.Cut
+	Batch   *epoch.Batch
+	Seed    msg.ID
+	State   *state.State // the state after this epoch
+	Settled bool
+
+	root   msg.ID
+	rooted bool
+}
+
+// Root gives the state root after the epoch, computing it once.
+func (r *Record) Root() msg.ID {
+	if !r.rooted {
+		r.root, r.rooted = r.State.Root(), true
+	}
+	return r.root
+}
+
+// Ledger composes dag, epoch engine and state for one network.
+type Ledger struct {
+	gen     *genesis.Genesis
+	cfg     epoch.Config
+	opts    Options
+	dag     *dag.DAG
+	eng     *epoch.Engine
+	genesis *state.State
+	epochs  []*Record
+
+	dirty    uint64      // earliest epoch to recompute; math.MaxUint64 when none
+	parked   []*dag.Node // held messages waiting for a heads blob (or for a parked ancestor)
+	nowMs    int64
+	invalid  []dag.Result // structurally invalid messages seen, for inspection
+	newHeads []msg.ID     // newly listed or held heads not yet seen through a full recomputation
+	maxCP    uint64
+	anyCP    bool
+}
+
+// ErrEngine reports a broken contract between the dag and the epoch engine: a bug.
+var ErrEngine = errors.New("ledger: epoch engine refused a held message")
+
+// New gives an empty ledger for g.
+func New(g *genesis.Genesis, o Options) (*Ledger, error) {
+	st, err := state.Genesis(g)
+	if err != nil {
+		return nil, err
+	}
+	cfg := state.EpochConfig(g)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Ledger{gen: g, cfg: cfg, opts: o, dag: dag.New(o.DAG), eng: epoch.NewEngine(cfg), genesis: st, dirty: math.MaxUint64}, nil
+}
+
+// Genesis gives the network's genesis.
+func (l *Ledger) Genesis() *genesis.Genesis { return l.gen }
+
+// Config gives the epoch rule's configuration.
+func (l *Ledger) Config() epoch.Config { return l.cfg }
+
+// DAG exposes the message graph to readers (sync, inspection).
+func (l *Ledger) DAG() *dag.DAG { return l.dag }
+
+// Engine exposes the epoch engine to readers.
+func (l *Ledger) Engine() *epoch.Engine { return l.eng }
+
+// Ingest takes one decoded envelope received at nowMs.
+func (l *Ledger) Ingest(e *msg.Envelope, nowMs int64) (dag.Result, error) {
+	l.nowMs = max(l.nowMs, nowMs)
+	r := l.dag.Ingest(e, nowMs, admitter{l})
+	if err := l.absorb(r); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// Tick releases deferred (future) messages whose time has come.
+func (l *Ledger) Tick(nowMs int64) error {
+	l.nowMs = max(l.nowMs, nowMs)
+	for _, r := range l.dag.Tick(nowMs, admitter{l}) {
+		if err := l.absorb(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BlobArrived retries checkpoints that were waiting for a heads blob.
+func (l *Ledger) BlobArrived() error { return l.feed(nil) }
+
+func (l *Ledger) absorb(r dag.Result) error {
+	if r.Status == dag.Rejected {
+		l.invalid = append(l.invalid, r)
+	}
+	return l.feed(r.Added)
+}
+
+// feed hands newly held messages to the epoch engine, ancestors first. A checkpoint
+// whose heads blob is not held counts as not held (SPEC §4), and so do its
+// descendants, until the blob arrives.
+func (l *Ledger) feed(added []*dag.Node) error {
+	queue := append(l.parked, added...)
+	l.parked = nil
+	for progress := true; progress && len(queue) > 0; {
+		progress = false
+		rest := queue[:0]
+		for _, n := range queue {
+			if !n.Held {
+				continue
+			}
+			m, ok := l.message(n)
+			if !ok || !l.ancestorsAdded(n) {
+				rest = append(rest, n)
+				continue
+			}
+			d, err := l.eng.Add(m)
+			if err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrEngine, n.ID().Short(), err)
+			}
+			l.dirty = min(l.dirty, d)
+			progress = true
+			if m.Checkpoint != nil {
+				l.maxCP, l.anyCP = max(l.maxCP, m.Checkpoint.Epoch), true
+				l.promoteListed(m.Checkpoint.Heads)
+			}
+		}
+		queue = rest
+	}
+	l.parked = queue
+	return nil
+}
+
+func (l *Ledger) ancestorsAdded(n *dag.Node) bool {
+	b := &n.Env.Body
+	if b.Prev != nil && !l.eng.Has(*b.Prev) {
+		return false
+	}
+	for _, p := range b.Parents {
+		if !l.eng.Has(p) {
+			return false
+		}
+	}
+	return true
+}
+
+func (l *Ledger) message(n *dag.Node) (*epoch.Message, bool) {
+	cp, ok := n.Env.Payload.(*msg.Checkpoint)
+	if !ok || cp.HeadsBlob == nil {
+		return epoch.FromEnvelope(n.Env, nil), true
+	}
+	if l.opts.Blobs == nil {
+		return nil, false
+	}
+	b, ok := l.opts.Blobs(*cp.HeadsBlob)
+	if !ok {
+		return nil, false
+	}
+	heads, err := msg.DecodeHeadsBlob(b)
+	if err != nil {
+		// A heads blob that is not a valid head list can never be held: the checkpoint
+		// lists nothing. Its id is fixed by the checkpoint, so every node sees the same bytes.
+		heads = nil
+	}
+	return epoch.FromEnvelope(n.Env, heads), true
+}
+
+// promoteListed brings in stored messages of unadmitted authors that a checkpoint lists.
+func (l *Ledger) promoteListed(heads []msg.Head) {
+	for _, h := range heads {
+		if l.dag.Has(h.ID) && l.dag.Held(h.ID) {
+			continue
+		}
+		for _, r := range l.dag.Promote(h.Author) {
+			_ = l.absorbNoPromote(r)
+		}
+	}
+}
+
+func (l *Ledger) absorbNoPromote(r dag.Result) error {
+	if r.Status == dag.Rejected {
+		l.invalid = append(l.invalid, r)
+	}
+	l.parked = append(l.parked, r.Added...)
+	return nil
+}
+
+// admitter judges admission with the state after k−2, k being the epoch of the
+// message's timestamp clamped to the current epoch (SPEC §3).
+type admitter struct{ l *Ledger }
+
+func (a admitter) Admitted(acc msg.Account, tsMs uint64) bool {
+	l := a.l
+	k := l.cfg.EpochOf(tsMs)
+	if l.nowMs > 0 {
+		k = min(k, l.cfg.EpochOf(uint64(l.nowMs)))
+	}
+	return l.stateBefore(k).Admitted(acc)
+}
+
+// stateBefore gives the state after k−2 (the genesis state for k < 2), or the newest
+// computed state when k−2 is not computed yet.
+func (l *Ledger) stateBefore(k uint64) *state.State {
+	if k < 2 || len(l.epochs) == 0 {
+		return l.genesis
+	}
+	j := min(k-2, uint64(len(l.epochs)-1))
+	return l.epochs[j].State
+}
+
+// Advance computes every epoch up to target, recomputing from the earliest epoch that
+// new messages may have changed.
+func (l *Ledger) Advance(target uint64) error {
+	from := min(l.dirty, uint64(len(l.epochs)))
+	if from > target {
+		return nil
+	}
+	l.newHeads = append(l.newHeads, l.eng.TakeNewHeads()...)
+	stop := epoch.NewStopRule(slices.Clone(l.newHeads))
+	stopped := false
+	for k := from; k <= target; k++ {
+		prev := l.genesis
+		prevSeed := l.gen.NetworkID()
+		var prevCut *epoch.Cut
+		if k > 0 {
+			p := l.epochs[k-1]
+			prev, prevSeed, prevCut = p.State, p.Seed, p.Cut
+		}
+		ws, err := prev.Witnesses(k)
+		if err != nil {
+			return err
+		}
+		cut, batch := l.eng.Cut(k, ws, prevCut)
+		seed := batch.Seed(prevSeed)
+		envs := make([]*msg.Envelope, 0, len(batch.IDs))
+		for _, id := range batch.IDs {
+			e, ok := l.dag.Envelope(id)
+			if !ok {
+				return fmt.Errorf("ledger: batch %d names %s, which the dag does not hold", k, id.Short())
+			}
+			envs = append(envs, e)
+		}
+		in := state.Inputs{Seed: seed, Live: batch.Live}
+		for _, f := range batch.Forks {
+			in.Forks = append(in.Forks, state.Fork{Author: f.Author, Seq: f.Seq})
+		}
+		for _, m := range batch.Misbehaviour {
+			in.Misbehaviours = append(in.Misbehaviours, m.Author)
+		}
+		st, err := state.Apply(prev, k, envs, in)
+		if err != nil {
+			return fmt.Errorf("ledger: apply epoch %d: %w", k, err)
+		}
+		rec := &Record{Epoch: k, Cut: cut, Batch: batch, Seed: seed, State: st}
+		if k < uint64(len(l.epochs)) {
+			old := l.epochs[k]
+			unchanged := old.Cut.Equal(cut) && old.Root() == rec.Root()
+			l.epochs[k] = rec
+			if stop.Observe(cut, unchanged) {
+				stopped = true
+				break
+			}
+		} else {
+			l.epochs = append(l.epochs, rec)
+		}
+	}
+	l.dirty = math.MaxUint64
+	if !stopped && target+1 < uint64(len(l.epochs)) {
+		// Epochs past the target were computed before these messages arrived: the
+		// next Advance continues from here, still waiting for the same heads.
+		l.dirty = target + 1
+	} else {
+		l.newHeads = nil
+	}
+	l.settle()
+	return nil
+}
+
+// settle recomputes the settled flags from the first epoch that may have changed.
+func (l *Ledger) settle() {
+	prev := true
+	for k, r := range l.epochs {
+		ws, err := l.prevState(uint64(k)).Witnesses(uint64(k))
+		if err != nil {
+			r.Settled = false
+			prev = false
+			continue
+		}
+		r.Settled = l.eng.Settled(uint64(k), ws, r.Cut, prev)
+		prev = r.Settled
+	}
+}
+
+func (l *Ledger) prevState(k uint64) *state.State {
+	if k == 0 {
+		return l.genesis
+	}
+	return l.epochs[k-1].State
+}
+
+// Epochs gives the number of computed epochs.
+func (l *Ledger) Epochs() int { return len(l.epochs) }
+
+// Epoch gives the record of epoch k.
+func (l *Ledger) Epoch(k uint64) (*Record, bool) {
+	if k >= uint64(len(l.epochs)) {
+		return nil, false
+	}
+	return l.epochs[k], true
+}
+
+// Latest gives the newest computed state (the genesis state before epoch 0).
+func (l *Ledger) Latest() *state.State {
+	if len(l.epochs) == 0 {
+		return l.genesis
+	}
+	return l.epochs[len(l.epochs)-1].State
+}
+
+// GenesisState gives the state before epoch 0.
+func (l *Ledger) GenesisState() *state.State { return l.genesis }
+
+// Invalid gives the structurally invalid messages seen so far.
+func (l *Ledger) Invalid() []dag.Result { return l.invalid }
+
+// LastCheckpointEpoch gives the highest epoch any held checkpoint names, for callers
+// that replay a finished log.
+func (l *Ledger) LastCheckpointEpoch() (uint64, bool) { return l.maxCP, l.anyCP }

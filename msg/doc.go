@@ -1,0 +1,15 @@
+// Package msg owns the bytes of Guild's messages: the envelope and body of WIRE
+// §2, the payload of each of the eleven kinds of WIRE §3 with their fixed
+// ceilings, the canonical CBOR codec of WIRE §1, message ids, Ed25519 signing with
+// the domain tag and ZIP-215 verification (single and batch), and the derived ids
+// and random streams of WIRE §4.
+//
+// Decode is the one door into the node: it applies every stateless check of
+// SPEC §3 and answers with a *RejectError whose Reason is one sentinel, so a pubsub
+// validator, the API and the CLI can branch on the reason. Seal is its inverse for
+// an author's own messages; what Seal emits always passes Decode.
+//
+// Everything here is pure and deterministic: no clock, I/O or goroutines. Rules
+// that need state (balances, parameters in force, ancestors) belong to dag and
+// state, not here.
+package msg

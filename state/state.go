@@ -1,0 +1,172 @@
+package state
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/guild-net/guild/epoch"
+	"github.com/guild-net/guild/genesis"
+	"github.com/guild-net/guild/msg"
+	"github.com/guild-net/guild/params"
+	"github.com/guild-net/guild/reputation"
+)
+
+// State is the state after some epoch (or, before epoch 0, the genesis state).
+type State struct {
+	gen *genesis.Genesis // shared, never written
+
+	applied bool   // false for the genesis state
+	epoch   uint64 // the last applied epoch when applied
+	seed    msg.ID // seed of the last applied epoch; the network id before epoch 0
+
+	params  params.Set
+	pending *params.Schedule
+
+	rep *reputation.Ledger
+
+	live uint64 // live epochs so far
+
+	// witnesses[0] is the witness set of epoch+1, witnesses[1] that of epoch+2
+	// (epochs 0 and 1 for the genesis state).
+	witnesses [2]epoch.WitnessSet
+
+	// forkSeq holds, per author whose fork evidence is committed, the smallest fork seq.
+	forkSeq map[msg.Account]uint64
+	// equivPending lists authors whose fork evidence is committed but whose deadline-phase
+	// equivocation (SPEC §7.6) has not run yet, because no live epoch has come since.
+	equivPending []msg.Account
+	misbehavers  map[msg.Account]struct{}
+}
+
+// Genesis builds the state before epoch 0.
+func Genesis(g *genesis.Genesis) (*State, error) {
+	s := &State{
+		gen:         g,
+		seed:        g.NetworkID(),
+		params:      g.Params,
+		pending:     &params.Schedule{},
+		rep:         reputation.New(),
+		forkSeq:     map[msg.Account]uint64{},
+		misbehavers: map[msg.Account]struct{}{},
+	}
+	for _, a := range g.Allocations {
+		if a.RepMicro > 0 {
+			if err := s.rep.Genesis(a.Account, a.RepMicro); err != nil {
+				return nil, fmt.Errorf("genesis allocation %s: %w", a.Account, err)
+			}
+		}
+	}
+	ws := s.computeWitnessSet()
+	s.witnesses = [2]epoch.WitnessSet{ws, ws}
+	return s, nil
+}
+
+// Clone gives an independent copy; Apply on the copy leaves s untouched.
+func (s *State) Clone() *State {
+	c := *s
+	c.pending = s.pending.Clone()
+	c.rep = s.rep.Clone()
+	c.forkSeq = make(map[msg.Account]uint64, len(s.forkSeq))
+	for a, q := range s.forkSeq {
+		c.forkSeq[a] = q
+	}
+	c.equivPending = slices.Clone(s.equivPending)
+	c.misbehavers = make(map[msg.Account]struct{}, len(s.misbehavers))
+	for a := range s.misbehavers {
+		c.misbehavers[a] = struct{}{}
+	}
+	return &c
+}
+
+// Applied reports whether any epoch has been applied, and which was the last.
+func (s *State) Applied() (uint64, bool) { return s.epoch, s.applied }
+
+// Seed is seed_k of the last applied epoch k (the network id before epoch 0).
+func (s *State) Seed() msg.ID { return s.seed }
+
+// Params gives the parameters in force.
+func (s *State) Params() params.Set { return s.params }
+
+// Genesis gives the network's genesis.
+func (s *State) GenesisInfo() *genesis.Genesis { return s.gen }
+
+// LiveEpochs is the number of live epochs applied so far.
+func (s *State) LiveEpochs() uint64 { return s.live }
+
+// Rep gives an account's µREP balance and locked part.
+func (s *State) Rep(a msg.Account) reputation.Balance { return s.rep.Get(a) }
+
+// RepLedger exposes the ledger read-only to callers that list accounts.
+func (s *State) RepSupply() (minted, burned uint64) { return s.rep.Minted(), s.rep.Burned() }
+
+// Witnesses gives the witness set of epoch k, which must be one of the next two epochs
+// (k−1 or k−2 is the last applied epoch; 0 or 1 for the genesis state).
+func (s *State) Witnesses(k uint64) (epoch.WitnessSet, error) {
+	next := uint64(0)
+	if s.applied {
+		next = s.epoch + 1
+	}
+	switch k {
+	case next:
+		return s.witnesses[0], nil
+	case next + 1:
+		return s.witnesses[1], nil
+	}
+	return epoch.WitnessSet{}, fmt.Errorf("witness set of epoch %d is not kept by the state after %d", k, int64(next)-1)
+}
+
+// Admitted reports whether a may author messages in epoch k+2 when s is the state
+// after k (SPEC §3): named in genesis, or holding REP or credits.
+func (s *State) Admitted(a msg.Account) bool {
+	if s.gen.Named(a) {
+		return true
+	}
+	return s.rep.Get(a).Bal > 0
+}
+
+// IsEquivocator reports whether a's fork evidence has been committed.
+func (s *State) IsEquivocator(a msg.Account) bool {
+	_, ok := s.forkSeq[a]
+	return ok
+}
+
+// IsMisbehaver reports whether a signed two checkpoints for one epoch on one chain.
+func (s *State) IsMisbehaver(a msg.Account) bool {
+	_, ok := s.misbehavers[a]
+	return ok
+}
+
+// computeWitnessSet derives a witness set from this state (SPEC §4 "Witnesses").
+func (s *State) computeWitnessSet() epoch.WitnessSet {
+	excluded := func(a msg.Account) bool { return s.IsEquivocator(a) || s.IsMisbehaver(a) }
+	var cands []epoch.Candidate
+	for _, r := range s.rep.Rows() {
+		if r.Balance > 0 && !excluded(r.Account) {
+			cands = append(cands, epoch.Candidate{Account: r.Account, Rep: r.Balance})
+		}
+	}
+	return epoch.ComputeWitnessSet(cands, s.gen.Witnesses, excluded, s.epochConfig())
+}
+
+func (s *State) epochConfig() epoch.Config { return EpochConfig(s.gen) }
+
+// EpochConfig gives the epoch rule's genesis-fixed configuration.
+func EpochConfig(g *genesis.Genesis) epoch.Config {
+	p := g.Params
+	return epoch.Config{
+		GenesisTsMs:   g.GenesisTsMs,
+		EpochMs:       p.Get(params.EpochMs),
+		GraceMs:       p.Get(params.GraceMs),
+		ThetaNum:      p.Get(params.ThetaNum),
+		ThetaDen:      p.Get(params.ThetaDen),
+		MaxHeads:      int(p.Get(params.MaxHeads)),
+		WitnessesN:    int(p.Get(params.WitnessesN)),
+		WitnessesMin:  int(p.Get(params.WitnessesMin)),
+		WitnessCapPPM: p.Get(params.WitnessCapPPM),
+	}
+}
+
+func sortAccounts(as []msg.Account) {
+	slices.SortFunc(as, func(x, y msg.Account) int { return bytes.Compare(x[:], y[:]) })
+}
