@@ -124,8 +124,10 @@ func (c *Cut) kidIn(n *node) bool {
 }
 
 // Cut computes C_k from Q_k ∪ C_{k−1} (SPEC §4 "Agreed cut") and epoch k's batch. prev must
-// be this engine's C_{k−1} (nil for k = 0) and ws the witnesses of k. The cut reflects every
-// message added so far.
+// be this engine's C_{k−1} (nil for k = 0; anything else panics, a programming error) and ws
+// the witnesses of k. The cut reflects every message added so far; prev must too, i.e. it
+// must have been computed after the last Add that reported a dirtyFrom ≤ k−1, which is what
+// recomputing from dirtyFrom upwards guarantees.
 //
 // Q_k needs, per branch segment, the seqs each witness supports; they form a prefix whose
 // length is read from the witness's stair, so the quorum prefix is found by sorting the
@@ -193,7 +195,7 @@ func (e *Engine) quorumTip(s *segment, k uint64, ws WitnessSet) uint64 {
 		}
 	})
 	e.qbuf = buf
-	if !ws.Quorum(total) {
+	if !e.quorum(ws, total) {
 		return 0
 	}
 	slices.SortFunc(buf, func(a, b support) int {
@@ -208,7 +210,7 @@ func (e *Engine) quorumTip(s *segment, k uint64, ws WitnessSet) uint64 {
 	var acc uint64
 	for _, sp := range buf {
 		acc += sp.weight
-		if ws.Quorum(acc) {
+		if e.quorum(ws, acc) {
 			return sp.seq
 		}
 	}
@@ -251,7 +253,7 @@ func (e *Engine) batch(k uint64, ws WitnessSet, prev, cut *Cut, added []*node) *
 			}
 		}
 	}
-	b.Live = k >= 1 && ws.Quorum(signed)
+	b.Live = k >= 1 && e.quorum(ws, signed)
 	slices.SortFunc(b.Forks, func(x, y ForkPair) int {
 		if c := bytes.Compare(x.Author[:], y.Author[:]); c != 0 {
 			return c
@@ -349,8 +351,14 @@ func (e *Engine) Settled(k uint64, ws WitnessSet, cut *Cut, prevSettled bool) bo
 		})
 		outside = max(outside, sup)
 	}
-	lhs := mul128(u128{}.add64(unsigned).add64(outside), ws.theta[1])
-	return lhs.cmp(mul64(ws.theta[0], ws.Total)) < 0
+	lhs := mul128(u128{}.add64(unsigned).add64(outside), e.cfg.ThetaDen)
+	return lhs.cmp(mul64(e.cfg.ThetaNum, ws.Total)) < 0
+}
+
+// quorum applies the genesis θ: the engine's own, so a witness set decoded from storage
+// without θ cannot change the rule.
+func (e *Engine) quorum(ws WitnessSet, weight uint64) bool {
+	return quorum(e.cfg.ThetaNum, e.cfg.ThetaDen, weight, ws.Total)
 }
 
 func sortIDs(ids []msg.ID) {

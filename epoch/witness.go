@@ -17,7 +17,8 @@ type Candidate struct {
 }
 
 // WitnessSet is W_k: the witnesses of one epoch with their weights. Members are sorted by
-// account; Weights[i] belongs to Members[i]; Total = Σ Weights.
+// account; Weights[i] belongs to Members[i]; Total = Σ Weights. The Engine applies its own
+// genesis θ; the θ carried here only serves the set's own Quorum and IsQuorum.
 type WitnessSet struct {
 	Members []msg.Account
 	Weights []uint64
@@ -156,10 +157,17 @@ func (ws WitnessSet) Weight(a msg.Account) uint64 {
 // Quorum reports θ_den·weight ≥ θ_num·W_k. An empty set (W_k = 0) has no quorum: with no
 // witnesses the log halts rather than agreeing on everything.
 func (ws WitnessSet) Quorum(weight uint64) bool {
-	if ws.Total == 0 {
+	if ws.theta[1] == 0 {
+		panic("epoch: WitnessSet without θ; build it with ComputeWitnessSet or WithTheta")
+	}
+	return quorum(ws.theta[0], ws.theta[1], weight, ws.Total)
+}
+
+func quorum(num, den, weight, total uint64) bool {
+	if total == 0 {
 		return false
 	}
-	return mul64(ws.theta[1], weight).cmp(mul64(ws.theta[0], ws.Total)) >= 0
+	return mul64(den, weight).cmp(mul64(num, total)) >= 0
 }
 
 // IsQuorum reports whether the distinct witnesses among signers form a quorum.

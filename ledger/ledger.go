@@ -99,6 +99,16 @@ func (l *Ledger) Ingest(e *msg.Envelope, nowMs int64) (dag.Result, error) {
 	return r, nil
 }
 
+// IngestAdmitted ingests without asking for admission: for rebuilding from the store,
+// whose messages were judged when they arrived. Admission decides only which buffer an
+// unadmitted author's message waits in, never what enters a cut, so the rebuilt state
+// is the same.
+func (l *Ledger) IngestAdmitted(e *msg.Envelope, nowMs int64) (dag.Result, error) {
+	l.nowMs = max(l.nowMs, nowMs)
+	r := l.dag.Ingest(e, nowMs, dag.AdmitAll{})
+	return r, l.absorb(r)
+}
+
 // Tick releases deferred (future) messages whose time has come.
 func (l *Ledger) Tick(nowMs int64) error {
 	l.nowMs = max(l.nowMs, nowMs)

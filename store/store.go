@@ -136,8 +136,7 @@ type Store struct {
 	kv  engine
 	cfg config
 
-	life   sync.RWMutex // held shared by every operation, exclusively by Close
-	closed bool
+	life gate
 
 	wmu sync.Mutex // serialises writers of records, so duplicate checks cannot race
 
@@ -250,6 +249,7 @@ func newStore(kv engine, cfg config) (*Store, error) {
 		wake:         make(chan struct{}, 1),
 		stopped:      make(chan struct{}),
 	}
+	s.life.idle.L = &s.life.mu
 	if err := s.load(); err != nil {
 		return nil, err
 	}
@@ -307,16 +307,52 @@ func (s *Store) load() error {
 	})
 }
 
-func (s *Store) enter() bool {
-	s.life.RLock()
-	if s.closed {
-		s.life.RUnlock()
+// gate lets operations run until Close, and lets Close wait for the running
+// ones. Unlike an RWMutex it never blocks a nested enter (a scan callback
+// calling Get while Close waits): that one just gets ErrClosed.
+type gate struct {
+	mu     sync.Mutex
+	idle   sync.Cond
+	n      int
+	closed bool
+}
+
+func (g *gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
 		return false
+	}
+	g.n++
+	return true
+}
+
+func (g *gate) exit() {
+	g.mu.Lock()
+	g.n--
+	if g.n == 0 {
+		g.idle.Broadcast()
+	}
+	g.mu.Unlock()
+}
+
+// close reports false if the gate was already closed.
+func (g *gate) close() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.closed = true
+	for g.n > 0 {
+		g.idle.Wait()
 	}
 	return true
 }
 
-func (s *Store) exit() { s.life.RUnlock() }
+func (s *Store) enter() bool { return s.life.enter() }
+
+func (s *Store) exit() { s.life.exit() }
 
 func (s *Store) notify() {
 	select {
@@ -555,14 +591,12 @@ func (s *Store) Stats() Stats {
 }
 
 // Close commits whatever is pending, waits for running operations, and
-// closes the datastore. Further calls return ErrClosed (Close itself: nil).
+// closes the datastore. Later calls get ErrClosed (Close itself: nil). Do not
+// call Close from a scan callback: it would wait for that scan.
 func (s *Store) Close() error {
-	s.life.Lock()
-	defer s.life.Unlock()
-	if s.closed {
+	if !s.life.close() {
 		return nil
 	}
-	s.closed = true
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()

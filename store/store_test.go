@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -628,6 +629,41 @@ func TestConcurrentReaders(t *testing.T) {
 		}
 		if c := checkConsistency(t, s); c != n {
 			t.Fatalf("%d records stored, want %d", c, n)
+		}
+	})
+}
+
+// TestCloseDuringScan: a scan callback that calls another read while Close
+// waits for the scan gets ErrClosed instead of deadlocking, and Close then
+// completes.
+func TestCloseDuringScan(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		r := rec(1, 1, 0, 10)
+		mustPut(t, s, r)
+		closed := make(chan error, 1)
+		var inner error
+		err := s.All(func(Record) bool {
+			go func() { closed <- s.Close() }()
+			for {
+				s.life.mu.Lock()
+				c := s.life.closed
+				s.life.mu.Unlock()
+				if c {
+					break
+				}
+				runtime.Gosched()
+			}
+			_, _, inner = s.Get(r.ID)
+			return false
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(inner, ErrClosed) {
+			t.Fatalf("Get inside a scan during Close: %v, want ErrClosed", inner)
+		}
+		if err := <-closed; err != nil {
+			t.Fatal(err)
 		}
 	})
 }

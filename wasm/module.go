@@ -159,9 +159,10 @@ func decodeModule(b []byte) (*module, error) {
 	}
 	r := &reader{b: b, pos: 8}
 	last := 0
+	// Required section order; the tag section sits between memory and global.
 	order := map[byte]int{secType: 1, secImport: 2, secFunction: 3, secTable: 4, secMemory: 5,
-		secGlobal: 6, secExport: 7, secStart: 8, secElement: 9, secDataCount: 10, secCode: 11,
-		secData: 12, secTag: 6}
+		secTag: 6, secGlobal: 7, secExport: 8, secStart: 9, secElement: 10, secDataCount: 11,
+		secCode: 12, secData: 13}
 	for !r.done() {
 		id, _ := r.byte()
 		size, err := r.u32()

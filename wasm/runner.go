@@ -74,7 +74,22 @@ type Outcome struct {
 type Runner struct {
 	cfg   Config
 	cache wazero.CompilationCache
+
+	// prepared keeps the instrumented bytes of recently run modules: admission
+	// and instrumentation of a multi-megabyte Go module cost more than loading
+	// its compiled code from the cache.
+	mu       sync.Mutex
+	prepared map[preparedKey][]byte
+	order    []preparedKey
 }
+
+type preparedKey struct {
+	module msg.ID
+	pages  uint32
+}
+
+// maxPrepared bounds the in-memory cache of instrumented modules.
+const maxPrepared = 16
 
 // cacheKey names the compile-cache directory of this runtime and instrumentation.
 func cacheKey() string { return RuntimeID + "-instr" + strconv.Itoa(InstrumentationVersion) }
@@ -133,15 +148,41 @@ func (r *Runner) Run(ctx context.Context, job Job) (Outcome, error) {
 	if job.Fuel > MaxFuel {
 		return Outcome{}, fmt.Errorf("run job: fuel %d above the maximum %d", job.Fuel, uint64(MaxFuel))
 	}
-	a, err := Admit(job.Module, job.Pages)
-	if err != nil {
+	if len(job.Module) > MaxModuleSize {
+		_, err := Admit(job.Module, job.Pages) // refuses by size before touching the bytes
 		var ae *AdmissionError
-		if errors.As(err, &ae) {
-			return refused(ae), nil
-		}
-		return Outcome{}, fmt.Errorf("run job: %w", err)
+		errors.As(err, &ae)
+		return refused(ae), nil
 	}
-	return r.execute(ctx, job, a.Instrument(), true, false)
+	key := preparedKey{module: msg.BlobID(job.Module), pages: job.Pages}
+	r.mu.Lock()
+	bin, ok := r.prepared[key]
+	r.mu.Unlock()
+	if !ok {
+		a, err := Admit(job.Module, job.Pages)
+		if err != nil {
+			var ae *AdmissionError
+			if errors.As(err, &ae) {
+				return refused(ae), nil
+			}
+			return Outcome{}, fmt.Errorf("run job: %w", err)
+		}
+		bin = a.Instrument()
+		r.mu.Lock()
+		if r.prepared == nil {
+			r.prepared = map[preparedKey][]byte{}
+		}
+		if _, dup := r.prepared[key]; !dup {
+			if len(r.order) == maxPrepared {
+				delete(r.prepared, r.order[0])
+				r.order = r.order[1:]
+			}
+			r.prepared[key] = bin
+			r.order = append(r.order, key)
+		}
+		r.mu.Unlock()
+	}
+	return r.execute(ctx, job, bin, true, false)
 }
 
 // execute runs an instrumented (or, for benchmarks, plain) module. With a

@@ -240,19 +240,8 @@ func (v *validator) step() error {
 		if err != nil {
 			return err
 		}
-		if f.op == opIf && len(f.start) != len(f.end) {
-			// An if without else must leave its parameters as its results.
-			for i := range f.start {
-				if f.start[i] != f.end[i] {
-					return errors.New("if without else must have matching parameter and result types")
-				}
-			}
-		} else if f.op == opIf {
-			for i := range f.start {
-				if f.start[i] != f.end[i] {
-					return errors.New("if without else must have matching parameter and result types")
-				}
-			}
+		if f.op == opIf && string(f.start) != string(f.end) {
+			return errors.New("if without else must have matching parameter and result types")
 		}
 		if len(v.ctrls) > 0 {
 			v.pushAll(f.end)

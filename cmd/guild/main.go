@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newKeygenCmd(),
 		newGenesisCmd(),
+		newLogCmd(),
 		newJobCmd(),
 	)
 	return root

@@ -49,6 +49,14 @@ type Log struct {
 	// Received[w][id] is when witness w received the message (ms).
 	Received  []map[msg.ID]uint64
 	Backdated []msg.ID
+	// Blobs holds the checkpoint head lists too large for an envelope.
+	Blobs map[msg.ID][]byte
+}
+
+// Blob gives a blob of the log, for ledger.Options.Blobs.
+func (l *Log) Blob(id msg.ID) ([]byte, bool) {
+	b, ok := l.Blobs[id]
+	return b, ok
 }
 
 type chain struct {
@@ -62,9 +70,12 @@ type chain struct {
 func Generate(c Config) (*Log, error) {
 	rng := rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15))
 	n := c.Authors + c.Witnesses
-	l := &Log{Config: c, Release: map[msg.ID]uint64{}}
+	l := &Log{Config: c, Release: map[msg.ID]uint64{}, Blobs: map[msg.ID][]byte{}}
+	// Authors hold a little REP (so their votes lock something) and credits (to open
+	// pools); the witnesses hold far more, and witnesses_n is their number, so the
+	// REP-weighted witness set is exactly the witnesses the log simulates.
 	f := &genesis.File{Name: fmt.Sprintf("simlog-%d", c.Seed), GenesisTsMs: 1_700_000_000_000, EpochMs: c.EpochMs, GraceMs: c.GraceMs,
-		Params: map[string]uint64{"sigma_max_ms": c.GraceMs / 2}}
+		Params: map[string]uint64{"sigma_max_ms": c.GraceMs / 2, "witnesses_n": uint64(c.Witnesses), "witnesses_min": uint64(min(c.Witnesses, 4))}}
 	for i := 0; i < n; i++ {
 		var seed [32]byte
 		seed[0], seed[1], seed[2] = byte(i), byte(i>>8), 0x5e
@@ -72,9 +83,9 @@ func Generate(c Config) (*Log, error) {
 		k := ed25519.NewKeyFromSeed(seed[:])
 		l.Keys = append(l.Keys, k)
 		a := msg.AccountOf(k)
-		alloc := genesis.FileAllocation{Account: a.String(), CreditsMicro: 1_000_000}
+		alloc := genesis.FileAllocation{Account: a.String(), RepMicro: 1_000_000, CreditsMicro: 10_000_000}
 		if i >= c.Authors {
-			alloc.RepMicro = 10_000_000
+			alloc.RepMicro = 1_000_000_000
 			f.Witnesses = append(f.Witnesses, a.String())
 			l.Witnesses = append(l.Witnesses, a)
 		}
@@ -99,6 +110,7 @@ func Generate(c Config) (*Log, error) {
 	}
 	lamport := map[msg.ID]uint64{}
 	var older []*msg.Envelope // author messages at least one epoch old: parent candidates
+	var posts, pools []msg.ID // posts and pool openings at least one epoch old
 
 	// Offline stretch of witness 0 (as a witness index), in epochs.
 	offFrom, offTo := uint64(c.Epochs/3), uint64(c.Epochs/3+3)
@@ -156,6 +168,10 @@ func Generate(c Config) (*Log, error) {
 	}
 	var all []*msg.Envelope
 	lastSign := make([]uint64, c.Witnesses)
+	views := make([]*view, c.Witnesses)
+	for i := range views {
+		views[i] = newView()
+	}
 	forkDone := false
 	backdated := 0
 
@@ -179,7 +195,7 @@ func Generate(c Config) (*Log, error) {
 					// Parents must not be younger than the message.
 					parents = slices.DeleteFunc(parents, func(pe *msg.Envelope) bool { return pe.Body.TsMs > ts })
 					ch.seq++
-					e, err := seal(ch, ch.prev, ch.seq, parents, ts, payload(rng, msg.AccountOf(ch.key), ch.seq))
+					e, err := seal(ch, ch.prev, ch.seq, parents, ts, payload(rng, msg.AccountOf(ch.key), ch.seq, posts, pools))
 					if err != nil {
 						return nil, err
 					}
@@ -192,7 +208,7 @@ func Generate(c Config) (*Log, error) {
 					}
 					if c.ForkingAuthor && !forkDone && i == 0 && k == uint64(c.Epochs/2) && j == 0 {
 						// A second message with the same seq on the same prev.
-						twin, err := seal(ch, ch.prev, ch.seq, nil, ts+1, payload(rng, msg.AccountOf(ch.key), ch.seq+1000))
+						twin, err := seal(ch, ch.prev, ch.seq, nil, ts+1, payload(rng, msg.AccountOf(ch.key), ch.seq+1000, nil, nil))
 						if err != nil {
 							return nil, err
 						}
@@ -256,9 +272,18 @@ func Generate(c Config) (*Log, error) {
 				if p.branch == 1 {
 					lst = map[msg.ID]bool{} // the other branch never saw the main branch's lists
 				}
-				heads = headsFor(l, all, p.w, end(p.k), end(p.k)+c.GraceMs, lst)
+				heads = headsFor(l, views[p.w], all, p.w, end(p.k), end(p.k)+c.GraceMs, lst)
 			}
 			cp := &msg.Checkpoint{Epoch: p.k, Heads: heads}
+			if len(heads) > 600 { // ~75 bytes a head: too large for a 64 KiB envelope
+				b, err := msg.EncodeHeadsBlob(heads)
+				if err != nil {
+					return nil, err
+				}
+				id := msg.BlobID(b)
+				l.Blobs[id] = b
+				cp = &msg.Checkpoint{Epoch: p.k, HeadsBlob: &id}
+			}
 			prev := ch.prev
 			seq := ch.seq + 1
 			if p.branch == 1 {
@@ -281,43 +306,73 @@ func Generate(c Config) (*Log, error) {
 		}
 		cps = keep
 		older = append(older, fresh...)
+		for _, e := range fresh {
+			switch e.Body.Kind {
+			case msg.KindPost:
+				posts = append(posts, e.ID)
+			case msg.KindPoolOpen:
+				pools = append(pools, e.ID)
+			}
+		}
 	}
 	return l, nil
 }
 
+// view is what one witness has received, kept incrementally: the messages it holds
+// with all their ancestors (ok) and each author's branch tips among them.
+type view struct {
+	ok      map[msg.ID]bool
+	next    int             // all[:next] has been looked at
+	pending []*msg.Envelope // looked at, not held yet, in creation order
+	tips    map[msg.Account][]*msg.Envelope
+	authors []msg.Account // in first-seen order, for a stable iteration
+}
+
+func newView() *view {
+	return &view{ok: map[msg.ID]bool{}, tips: map[msg.Account][]*msg.Envelope{}}
+}
+
 // headsFor lists, for witness w, the branch heads of every author: the newest messages
 // with ts < end that it received, with all their ancestors, before cutoff; heads it has
-// listed before are omitted.
-func headsFor(l *Log, all []*msg.Envelope, w int, end, cutoff uint64, listed map[msg.ID]bool) []msg.Head {
+// listed before are omitted. end and cutoff never decrease between calls for one view.
+func headsFor(l *Log, v *view, all []*msg.Envelope, w int, end, cutoff uint64, listed map[msg.ID]bool) []msg.Head {
 	recv := l.Received[w]
-	ok := map[msg.ID]bool{}
-	hasChild := map[msg.ID]bool{}
-	var good []*msg.Envelope
-	for _, e := range all { // all is in creation order: ancestors first
+	cands := append(v.pending, all[v.next:]...)
+	v.next = len(all)
+	v.pending = nil
+	for _, e := range cands { // creation order: ancestors first
 		t, seen := recv[e.ID]
 		fine := seen && t < cutoff && e.Body.TsMs < end
 		if fine && e.Body.Prev != nil {
-			fine = ok[*e.Body.Prev]
+			fine = v.ok[*e.Body.Prev]
 		}
 		for _, p := range e.Body.Parents {
-			fine = fine && ok[p]
+			fine = fine && v.ok[p]
 		}
 		if !fine {
+			v.pending = append(v.pending, e)
 			continue
 		}
-		ok[e.ID] = true
-		if e.Body.Prev != nil {
-			hasChild[*e.Body.Prev] = true
+		v.ok[e.ID] = true
+		a := e.Body.Author
+		ts, known := v.tips[a]
+		if !known {
+			v.authors = append(v.authors, a)
 		}
-		good = append(good, e)
+		if e.Body.Prev != nil {
+			ts = slices.DeleteFunc(ts, func(x *msg.Envelope) bool { return x.ID == *e.Body.Prev })
+		}
+		v.tips[a] = append(ts, e)
 	}
 	var heads []msg.Head
-	for _, e := range good {
-		if hasChild[e.ID] || listed[e.ID] {
-			continue
+	for _, a := range v.authors {
+		for _, x := range v.tips[a] {
+			if listed[x.ID] {
+				continue
+			}
+			listed[x.ID] = true
+			heads = append(heads, msg.Head{Author: a, Seq: x.Body.Seq, ID: x.ID})
 		}
-		listed[e.ID] = true
-		heads = append(heads, msg.Head{Author: e.Body.Author, Seq: e.Body.Seq, ID: e.ID})
 	}
 	slices.SortFunc(heads, func(x, y msg.Head) int {
 		if c := bytes.Compare(x.Author[:], y.Author[:]); c != 0 {
@@ -343,12 +398,14 @@ func findByID(all []*msg.Envelope, id msg.ID) *msg.Envelope {
 	return nil
 }
 
-// payload gives a ~300-byte POST or VOTE.
-func payload(rng *rand.Rand, author msg.Account, seq uint64) msg.Payload {
-	if rng.IntN(3) == 0 {
-		var pool msg.ID
-		pool[0], pool[1] = byte(seq), byte(rng.IntN(256))
-		return &msg.Vote{Pool: pool, Side: uint64(rng.IntN(2)), Stake: uint64(rng.IntN(1_000_000))}
+// payload gives a ~300-byte POST, or a VOTE on an older pool, or now and then a
+// POOL_OPEN on an older post.
+func payload(rng *rand.Rand, author msg.Account, seq uint64, posts, pools []msg.ID) msg.Payload {
+	switch r := rng.IntN(100); {
+	case r < 5 && len(posts) > 0:
+		return &msg.PoolOpen{Post: posts[rng.IntN(len(posts))], Fee: 10_000 + uint64(rng.IntN(10_000)), Duration: 2, PoolKind: msg.PoolExecutive}
+	case r < 40 && len(pools) > 0:
+		return &msg.Vote{Pool: pools[rng.IntN(len(pools))], Side: uint64(rng.IntN(2)), Stake: uint64(1 + rng.IntN(100_000))}
 	}
 	text := make([]byte, 160+rng.IntN(40))
 	for i := range text {

@@ -1,0 +1,159 @@
+package ingest
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/guild-net/guild/dag"
+	"github.com/guild-net/guild/genesis"
+	"github.com/guild-net/guild/ledger"
+	"github.com/guild-net/guild/msg"
+	"github.com/guild-net/guild/params"
+	"github.com/guild-net/guild/store"
+)
+
+// Outcome is what happened to one submitted envelope.
+type Outcome struct {
+	ID msg.ID
+	// Err is the stateless rejection (a *msg.RejectError), or a storage or ledger
+	// failure. With Err set nothing was stored.
+	Err    error
+	Result dag.Result   // the dag's verdict (structural checks, orphans, duplicates…)
+	Ticket store.Ticket // resolves once the envelope is durable
+}
+
+// Pipeline feeds one ledger from bytes, through the store.
+type Pipeline struct {
+	st   *store.Store
+	led  *ledger.Ledger
+	opts msg.Options
+}
+
+// New makes a pipeline over st for the network of g. Call Load to rebuild from what
+// st already holds before submitting anything.
+func New(st *store.Store, g *genesis.Genesis, lo ledger.Options) (*Pipeline, error) {
+	if lo.Blobs == nil {
+		lo.Blobs = func(id msg.ID) ([]byte, bool) {
+			b, ok, err := st.GetBlob(id)
+			return b, ok && err == nil
+		}
+	}
+	led, err := ledger.New(g, lo)
+	if err != nil {
+		return nil, err
+	}
+	return &Pipeline{st: st, led: led, opts: msg.Options{
+		Network:  g.NetworkID(),
+		MaxBytes: int(g.Params.Get(params.EnvelopeMaxBytes)),
+	}}, nil
+}
+
+// Ledger gives the ledger the pipeline feeds.
+func (p *Pipeline) Ledger() *ledger.Ledger { return p.led }
+
+// Store gives the store the pipeline writes.
+func (p *Pipeline) Store() *store.Store { return p.st }
+
+// Options gives the stateless decoding options of the network.
+func (p *Pipeline) Options() msg.Options { return p.opts }
+
+// Submit decodes, verifies, stores and ingests one envelope received at nowMs.
+func (p *Pipeline) Submit(raw []byte, nowMs int64) Outcome {
+	e, err := msg.Decode(raw, p.opts)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	return p.accept(e, nowMs)
+}
+
+// SubmitBatch is Submit for many envelopes, verifying their signatures together.
+func (p *Pipeline) SubmitBatch(raws [][]byte, nowMs int64) []Outcome {
+	out := make([]Outcome, len(raws))
+	envs := make([]*msg.Envelope, 0, len(raws))
+	idx := make([]int, 0, len(raws))
+	o := p.opts
+	o.SkipVerify = true
+	for i, raw := range raws {
+		e, err := msg.Decode(raw, o)
+		if err != nil {
+			out[i] = Outcome{Err: err}
+			continue
+		}
+		out[i].ID = e.ID
+		envs = append(envs, e)
+		idx = append(idx, i)
+	}
+	bad := msg.VerifyBatch(envs)
+	b := 0
+	for j, e := range envs {
+		i := idx[j]
+		if b < len(bad) && bad[b] == j {
+			b++
+			out[i].Err = e.VerifySignature()
+			continue
+		}
+		out[i] = p.accept(e, nowMs)
+	}
+	return out
+}
+
+// accept stores a stateless-valid envelope and ingests it. Everything that passed the
+// stateless checks is stored, structurally invalid messages included: they are
+// evidence, and sync serves them.
+func (p *Pipeline) accept(e *msg.Envelope, nowMs int64) Outcome {
+	t := p.st.Put(store.Record{ID: e.ID, Author: e.Body.Author, Seq: e.Body.Seq, Envelope: e.Raw, RecvMs: nowMs})
+	r, err := p.led.Ingest(e, nowMs)
+	return Outcome{ID: e.ID, Err: err, Result: r, Ticket: t}
+}
+
+// SubmitOwn stores an envelope this node signed, fsynced before it returns and
+// before anyone else can see it (SPEC §1.4), then ingests it.
+func (p *Pipeline) SubmitOwn(ctx context.Context, e *msg.Envelope, nowMs int64) (dag.Result, error) {
+	if err := p.st.PutSync(ctx, store.Record{ID: e.ID, Author: e.Body.Author, Seq: e.Body.Seq, Envelope: e.Raw, RecvMs: nowMs}); err != nil {
+		return dag.Result{}, fmt.Errorf("store own message: %w", err)
+	}
+	return p.led.Ingest(e, nowMs)
+}
+
+// Load rebuilds the ledger from every stored message. Messages are replayed by
+// (lamport, id), so ancestors come first and nothing waits as an orphan; signatures
+// were checked when the messages were stored. progress, if set, is called every 10,000
+// messages.
+func (p *Pipeline) Load(nowMs int64, progress func(done, total int)) (int, error) {
+	o := p.opts
+	o.SkipVerify = true
+	var envs []*msg.Envelope
+	var ferr error
+	err := p.st.All(func(r store.Record) bool {
+		e, err := msg.Decode(r.Envelope, o)
+		if err != nil {
+			ferr = fmt.Errorf("stored message %s no longer decodes: %w", r.ID.Short(), err)
+			return false
+		}
+		envs = append(envs, e)
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load store: %w", err)
+	}
+	slices.SortFunc(envs, func(a, b *msg.Envelope) int {
+		if c := cmp.Compare(a.Body.Lamport, b.Body.Lamport); c != 0 {
+			return c
+		}
+		return slices.Compare(a.ID[:], b.ID[:])
+	})
+	for i, e := range envs {
+		if _, err := p.led.IngestAdmitted(e, nowMs); err != nil {
+			return i, err
+		}
+		if progress != nil && (i+1)%10000 == 0 {
+			progress(i+1, len(envs))
+		}
+	}
+	return len(envs), nil
+}
