@@ -8,6 +8,8 @@ import (
 
 	"github.com/guild-net/guild/msg"
 	"github.com/guild-net/guild/params"
+	"github.com/guild-net/guild/pool"
+	"github.com/guild-net/guild/reputation"
 )
 
 // Fork is fork evidence against an author, first contained in the cut being applied.
@@ -35,7 +37,9 @@ func Apply(s *State, k uint64, batch []*msg.Envelope, in Inputs) (*State, error)
 }
 
 // ApplyInPlace is Apply without the copy, for drivers that keep their own snapshots.
-func (s *State) ApplyInPlace(k uint64, batch []*msg.Envelope, in Inputs) error { return s.apply(k, batch, in) }
+func (s *State) ApplyInPlace(k uint64, batch []*msg.Envelope, in Inputs) error {
+	return s.apply(k, batch, in)
+}
 
 func (s *State) apply(k uint64, batch []*msg.Envelope, in Inputs) error {
 	if s.applied && k != s.epoch+1 || !s.applied && k != 0 {
@@ -48,6 +52,8 @@ func (s *State) apply(k uint64, batch []*msg.Envelope, in Inputs) error {
 	if in.Live {
 		s.live++
 	}
+	rep := &Report{Epoch: int64(k), Live: in.Live}
+	s.report = rep
 
 	// Fork evidence and checkpoint misbehaviour take effect from this epoch on.
 	for _, f := range in.Forks {
@@ -63,39 +69,120 @@ func (s *State) apply(k uint64, batch []*msg.Envelope, in Inputs) error {
 		s.misbehavers[a] = struct{}{}
 	}
 
-	msgs := s.effective(batch)
+	// Phase 1: parameter changes activating now (the live count only moves in live
+	// epochs, so nothing activates in a non-live one). It runs before the volume rule,
+	// so max_msgs_per_author_epoch is the value in force for this epoch.
+	s.params, rep.Activations = s.pending.Activate(s.params, s.live)
 
-	// Phase 1: parameter changes activating now.
-	s.params, _ = s.pending.Activate(s.params, s.live)
+	msgs := s.effective(batch, rep)
 
-	// Phase 2: decay in live epochs, then the snapshot S_k.
+	// Phase 2: decay in live epochs, then the snapshot S_k. Only the deadline phase of
+	// this same epoch reads S_k, and it runs only in live epochs, so a non-live epoch
+	// takes none (and S_k is not part of the state carried to the next epoch).
+	var snap reputation.Snapshot
 	if in.Live {
-		s.rep.Decay(s.params.Get(params.DecayPPM))
+		rep.Decayed = s.rep.Decay(s.params.Get(params.DecayPPM))
+		snap = s.rep.Snapshot()
 	}
-	snap := s.rep.Snapshot()
-	_ = snap
 
 	// Phases 3–7 run the messages in (kind phase, author, seq, id) order. Checkpoints
 	// (phase 7) are recorded by the epoch rule from the DAG and change no balance.
+	var newPosts []msg.ID
 	for _, m := range msgs {
-		switch m.Body.Kind {
-		case msg.KindCheckpoint:
+		partial, err := s.applyMsg(k, m)
+		if err != nil {
+			rep.noEffect(m, partial, err)
+		}
+		if m.Body.Kind == msg.KindPost && (err == nil || partial) {
+			newPosts = append(newPosts, m.ID)
 		}
 	}
+	s.postIDs = mergeIDs(s.postIDs, newPosts)
 
 	// Phase 8: deadlines, in live epochs only.
 	if in.Live {
-		for _, a := range s.equivPending {
-			s.rep.Equivocate(a)
+		if err := s.deadlines(snap, rep); err != nil {
+			return fmt.Errorf("apply epoch %d: %w", k, err)
 		}
-		s.equivPending = s.equivPending[:0]
 	}
+
+	if err := s.check(); err != nil {
+		return fmt.Errorf("apply epoch %d: %w", k, err)
+	}
+	s.refreshEscrowOwners()
 
 	// Witness sets: epoch k+1's was computed from the state after k−1; epoch k+2's
 	// comes from this state.
 	s.witnesses[0] = s.witnesses[1]
 	s.witnesses[1] = s.computeWitnessSet()
 	return nil
+}
+
+// deadlines is phase 8 (SPEC §4) without the work lifecycle: equivocation first, then
+// pool resolutions by ascending pool id, then the salary split. The work steps
+// (assignment, commit and reveal windows, request deadlines, availability expiry) have
+// nothing to act on until REQUEST and AVAILABILITY take effect.
+func (s *State) deadlines(snap reputation.Snapshot, rep *Report) error {
+	for _, a := range s.equivPending {
+		e := Equivocation{Account: a, BurnedREP: s.rep.Equivocate(a), FrozenCredits: s.cr.Freeze(a)}
+		s.book.DropVoter(a)
+		rep.Equivocations = append(rep.Equivocations, e)
+	}
+	s.equivPending = s.equivPending[:0]
+
+	outs, err := s.book.ResolveDue(pool.ResolveEnv{Live: s.live, Snap: snap, Params: &s.params, Rep: s.rep,
+		Forum: s.forum, Credits: s.cr, Schedule: s.pending})
+	rep.Pools = outs
+	if err != nil {
+		return err
+	}
+	rep.Salary, err = s.book.PaySalary(snap, s.rep, s.cr)
+	return err
+}
+
+// check verifies the ledgers' invariants at the Apply boundary. A failure is a bug in
+// the state machine, never a user error, so Apply refuses to hand out the state.
+func (s *State) check() error {
+	if p := s.rep.Pending(); p != 0 {
+		return fmt.Errorf("%d µREP left pending: %w", p, reputation.ErrInvariant)
+	}
+	if err := s.rep.Check(); err != nil {
+		return err
+	}
+	return s.cr.Check()
+}
+
+// refreshEscrowOwners rebuilds the admission index of escrow owners. The map is new
+// each time, so clones may share the previous one.
+func (s *State) refreshEscrowOwners() {
+	rows := s.cr.Escrows()
+	m := make(map[msg.Account]struct{}, len(rows))
+	for _, r := range rows {
+		m[r.Owner] = struct{}{}
+	}
+	s.escrowOwners = m
+}
+
+// mergeIDs gives the ascending union of sorted old and unsorted add (disjoint), in a
+// new slice so that clones sharing old keep it intact.
+func mergeIDs(old, add []msg.ID) []msg.ID {
+	if len(add) == 0 {
+		return old
+	}
+	slices.SortFunc(add, func(x, y msg.ID) int { return bytes.Compare(x[:], y[:]) })
+	out := make([]msg.ID, 0, len(old)+len(add))
+	i, j := 0, 0
+	for i < len(old) && j < len(add) {
+		if bytes.Compare(old[i][:], add[j][:]) < 0 {
+			out = append(out, old[i])
+			i++
+		} else {
+			out = append(out, add[j])
+			j++
+		}
+	}
+	out = append(out, old[i:]...)
+	return append(out, add[j:]...)
 }
 
 func (s *State) lastEpoch() int64 {
@@ -109,7 +196,7 @@ func (s *State) lastEpoch() int64 {
 // leaves out what has no effect whatever the state: messages at or after an
 // equivocator's fork seq (SPEC §3), and each author's messages beyond the first
 // max_msgs_per_author_epoch of the batch by seq.
-func (s *State) effective(batch []*msg.Envelope) []*msg.Envelope {
+func (s *State) effective(batch []*msg.Envelope, rep *Report) []*msg.Envelope {
 	ms := slices.Clone(batch)
 	// Volume rule first, by (author, seq, id).
 	slices.SortFunc(ms, func(a, b *msg.Envelope) int {
@@ -132,9 +219,11 @@ func (s *State) effective(batch []*msg.Envelope) []*msg.Envelope {
 		}
 		run++
 		if run > limit {
+			rep.noEffect(m, false, ErrVolume)
 			continue
 		}
 		if q, ok := s.forkSeq[m.Body.Author]; ok && m.Body.Seq >= q {
+			rep.noEffect(m, false, ErrForked)
 			continue
 		}
 		out = append(out, m)

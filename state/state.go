@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/guild-net/guild/credits"
 	"github.com/guild-net/guild/epoch"
+	"github.com/guild-net/guild/forum"
 	"github.com/guild-net/guild/genesis"
 	"github.com/guild-net/guild/msg"
 	"github.com/guild-net/guild/params"
+	"github.com/guild-net/guild/pool"
 	"github.com/guild-net/guild/reputation"
 )
 
@@ -23,7 +26,21 @@ type State struct {
 	params  params.Set
 	pending *params.Schedule
 
-	rep *reputation.Ledger
+	rep   *reputation.Ledger
+	cr    *credits.Ledger
+	forum *forum.Forum
+	book  *pool.Book
+	// postIDs lists every post id ascending, for the root. Apply replaces the slice
+	// (never writes into it), so clones share it.
+	postIDs []msg.ID
+
+	// escrowOwners holds the owners of open escrows, for admission (derived from the
+	// credits ledger at the end of each Apply; never written afterwards, so clones share it).
+	escrowOwners map[msg.Account]struct{}
+
+	// report says what the last Apply did (outside the root; clones share it, Apply
+	// replaces it).
+	report *Report
 
 	live uint64 // live epochs so far
 
@@ -47,8 +64,12 @@ func Genesis(g *genesis.Genesis) (*State, error) {
 		params:      g.Params,
 		pending:     &params.Schedule{},
 		rep:         reputation.New(),
+		cr:          credits.New(g.Gateways),
+		forum:       forum.New(),
+		book:        pool.New(),
 		forkSeq:     map[msg.Account]uint64{},
 		misbehavers: map[msg.Account]struct{}{},
+		report:      &Report{Epoch: -1},
 	}
 	for _, a := range g.Allocations {
 		if a.RepMicro > 0 {
@@ -56,7 +77,13 @@ func Genesis(g *genesis.Genesis) (*State, error) {
 				return nil, fmt.Errorf("genesis allocation %s: %w", a.Account, err)
 			}
 		}
+		if a.CreditsMicro > 0 {
+			if err := s.cr.Genesis(a.Account, a.CreditsMicro); err != nil {
+				return nil, fmt.Errorf("genesis allocation %s: %w", a.Account, err)
+			}
+		}
 	}
+	s.escrowOwners = map[msg.Account]struct{}{}
 	ws := s.computeWitnessSet()
 	s.witnesses = [2]epoch.WitnessSet{ws, ws}
 	return s, nil
@@ -67,6 +94,9 @@ func (s *State) Clone() *State {
 	c := *s
 	c.pending = s.pending.Clone()
 	c.rep = s.rep.Clone()
+	c.cr = s.cr.Clone()
+	c.forum = s.forum.Clone()
+	c.book = s.book.Clone()
 	c.forkSeq = make(map[msg.Account]uint64, len(s.forkSeq))
 	for a, q := range s.forkSeq {
 		c.forkSeq[a] = q
@@ -97,7 +127,7 @@ func (s *State) LiveEpochs() uint64 { return s.live }
 // Rep gives an account's µREP balance and locked part.
 func (s *State) Rep(a msg.Account) reputation.Balance { return s.rep.Get(a) }
 
-// RepLedger exposes the ledger read-only to callers that list accounts.
+// RepSupply gives the REP counters: Σ balances = minted − burned.
 func (s *State) RepSupply() (minted, burned uint64) { return s.rep.Minted(), s.rep.Burned() }
 
 // Witnesses gives the witness set of epoch k, which must be one of the next two epochs
@@ -117,13 +147,31 @@ func (s *State) Witnesses(k uint64) (epoch.WitnessSet, error) {
 }
 
 // Admitted reports whether a may author messages in epoch k+2 when s is the state
-// after k (SPEC §3): named in genesis, or holding REP or credits.
+// after k (SPEC §3): named in genesis, or holding REP or credits. Credits held means
+// free, frozen or in an open escrow of a's (a pool fee waiting for its resolution is
+// still a's until consumed), so opening a pool never locks its opener out.
 func (s *State) Admitted(a msg.Account) bool {
-	if s.gen.Named(a) {
+	if s.gen.Named(a) || s.rep.Get(a).Bal > 0 || s.cr.Free(a) > 0 || s.cr.Frozen(a) > 0 {
 		return true
 	}
-	return s.rep.Get(a).Bal > 0
+	_, ok := s.escrowOwners[a]
+	return ok
 }
+
+// Credits gives an account's free and frozen µcredits.
+func (s *State) Credits(a msg.Account) (free, frozen uint64) { return s.cr.Free(a), s.cr.Frozen(a) }
+
+// CreditLedger, RepLedger, Forum and Pools expose the domain ledgers to readers (API,
+// CLI, tests). Callers must not modify them: a State is a value once Apply returns.
+func (s *State) CreditLedger() *credits.Ledger   { return s.cr }
+func (s *State) RepLedger() *reputation.Ledger   { return s.rep }
+func (s *State) Forum() *forum.Forum             { return s.forum }
+func (s *State) Pools() *pool.Book               { return s.book }
+func (s *State) PendingParams() []params.Pending { return s.pending.Rows() }
+
+// Report says what the last applied epoch did: messages without effect and why, pool
+// outcomes, the salary, activations and equivocations. It is not part of the root.
+func (s *State) Report() *Report { return s.report }
 
 // IsEquivocator reports whether a's fork evidence has been committed.
 func (s *State) IsEquivocator(a msg.Account) bool {
