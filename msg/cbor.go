@@ -82,10 +82,13 @@ func decodeError(err error, field string) error {
 	var re *RejectError
 	var ufe *cbor.UnknownFieldError
 	var ute *cbor.UnmarshalTypeError
+	var mme *cbor.MaxMapPairsError
+	var mae *cbor.MaxArrayElementsError
+	var mne *cbor.MaxNestedLevelError
 	switch {
 	case errors.As(err, &re):
 		return reject(re.Reason, field, "%s", re.Detail)
-	case errors.As(err, &ufe), errors.As(err, &ute):
+	case errors.As(err, &ufe), errors.As(err, &ute), errors.As(err, &mme), errors.As(err, &mae), errors.As(err, &mne):
 		return reject(ErrSchema, field, "%v", err)
 	}
 	return reject(ErrMalformed, field, "%v", err)
@@ -280,26 +283,48 @@ func utoa(v uint64) string {
 }
 
 // checkKeys checks that data is one canonical map whose keys are drawn from
-// allowed and include every key of required. Key sets are bit masks (bit k for
-// key k); every key in v1 is below 64.
+// allowed and include every key of required, scanning each value strictly on the
+// way. Key sets are bit masks (bit k for key k); every key in v1 is below 64.
 func checkKeys(data []byte, allowed, required uint64, field string) error {
-	if err := scanOne(data, field); err != nil {
-		return err
+	major, pairs, off, err := readHead(data)
+	if err != nil {
+		return withField(err, field)
 	}
-	major, pairs, off, _ := readHead(data)
 	if major != 5 {
-		return reject(ErrSchema, field, "want a map, got major type %d", major)
+		return reject(ErrSchema, field, "want a map, got %s", majorName(major))
 	}
-	var seen uint64
+	if pairs > uint64(len(data)-off)/2 {
+		return withField(errTruncated(), field)
+	}
+	var seen, last uint64
 	for i := uint64(0); i < pairs; i++ {
-		_, key, kn, _ := readHead(data[off:])
+		km, key, kn, err := readHead(data[off:])
+		if err != nil {
+			return withField(err, field)
+		}
+		if km != 0 {
+			return reject(ErrSchema, field, "map key is not an unsigned integer")
+		}
+		if i > 0 && key <= last {
+			if key == last {
+				return reject(ErrNonCanonical, field, "duplicate map key %d", key)
+			}
+			return reject(ErrNonCanonical, field, "map keys out of order at %d", key)
+		}
 		if key >= 64 || allowed&(1<<key) == 0 {
 			return reject(ErrSchema, field, "unknown key %d", key)
 		}
+		last = key
 		seen |= 1 << key
 		off += kn
-		vn, _ := scan(data[off:], 1)
+		vn, err := scan(data[off:], 1)
+		if err != nil {
+			return withField(err, field)
+		}
 		off += vn
+	}
+	if off != len(data) {
+		return reject(ErrMalformed, field, "%d trailing bytes", len(data)-off)
 	}
 	if missing := required &^ seen; missing != 0 {
 		for k := 0; k < 64; k++ {

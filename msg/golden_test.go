@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/fxamacker/cbor/v2"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -21,6 +23,9 @@ type goldenEnvelope struct {
 	Envelope string `json:"envelope"`
 	ID       string `json:"id"`
 	Sig      string `json:"sig"`
+	// Diagnostic notation (RFC 8949 §8) of the body and the payload, for people.
+	BodyDiag    string `json:"body_diag"`
+	PayloadDiag string `json:"payload_diag"`
 }
 
 type goldenValue struct {
@@ -32,7 +37,16 @@ type goldenValue struct {
 func goldenEnvelopeRows(t testing.TB) []goldenEnvelope {
 	var rows []goldenEnvelope
 	for i, e := range goldenEnvelopes(t) {
+		bd, err := cbor.Diagnose(e.BodyBytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pd, err := cbor.Diagnose(e.Body.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
 		rows = append(rows, goldenEnvelope{
+			BodyDiag: bd, PayloadDiag: pd,
 			Name: goldenCases()[i].name, Kind: e.Body.Kind, Seq: e.Body.Seq,
 			Envelope: hex.EncodeToString(e.Raw), ID: e.ID.String(), Sig: hex.EncodeToString(e.Sig[:]),
 		})

@@ -235,6 +235,13 @@ func rejectCases(t testing.TB) []rejectCase {
 		{"schema/post citations unsorted", env(postWith(func(p []kv) []kv { return set(p, 5, cA(cA(id(2), cU(1)), cA(id(1), cU(1)))) })), nil, ErrSchema, "payload(POST).citations"},
 		{"schema/post module 31 bytes", env(postWith(func(p []kv) []kv { return set(p, 7, cB(make([]byte, 31))) })), nil, ErrSchema, "payload(POST)"},
 		{"schema/post param negative", env(postWith(func(p []kv) []kv { return set(p, 8, cM(kv{11, cNeg(0)})) })), nil, ErrSchema, "payload(POST)"},
+		{"schema/post params map over 1024 entries", env(postWith(func(p []kv) []kv {
+			var ps []kv
+			for k := range uint64(1025) {
+				ps = append(ps, kv{k, cU(1)})
+			}
+			return set(p, 8, cM(ps...))
+		})), nil, ErrSchema, "payload(POST)"},
 		{"schema/vote side 2", env(withPayload(KindVote, set(vote, 2, cU(2)))), nil, ErrSchema, "payload(VOTE).side"},
 		{"schema/vote negative stake", env(withPayload(KindVote, set(vote, 3, cNeg(4)))), nil, ErrSchema, "payload(VOTE)"},
 		{"schema/pool kind 2", env(withPayload(KindPoolOpen, []kv{{1, id(2)}, {2, cU(1)}, {3, cU(1)}, {4, cU(2)}})), nil, ErrSchema, "payload(POOL_OPEN).kind"},
