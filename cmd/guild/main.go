@@ -40,6 +40,14 @@ func newRootCmd() *cobra.Command {
 		newGenesisCmd(),
 		newLogCmd(),
 		newJobCmd(),
+		newInitCmd(),
+		newNodeCmd(),
+		newStatusCmd(),
+		newPeersCmd(),
+		newPostCmd(),
+		newPoolCmd(),
+		newRepCmd(),
+		newParamsCmd(),
 	)
 	return root
 }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/guild-net/guild/api"
+	"github.com/guild-net/guild/msg"
+)
+
+// repResult is the --json output of `guild rep`: the API's account row plus the
+// free REP it implies.
+type repResult struct {
+	api.Account
+	RepFree uint64 `json:"rep_free_micro"`
+}
+
+func newRepCmd() *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{
+		Use:   "rep [ACCOUNT]",
+		Short: "Show an account's REP (balance, locked, free), credits and standing",
+		Long: `Show ACCOUNT's reputation and credits as of the node's newest computed epoch.
+ACCOUNT is a peer id (12D3KooW…), 64 hex digits, or a key file; without it, the
+running node's own account.
+
+  REP       balance, locked and free, in REP (1 REP = 1,000,000 µREP). Locked REP is
+            staked in open pools' votes and availability stakes: it cannot be
+            staked again, and it is shielded from leaches and decay. Free = balance
+            − locked is what a new vote can lock.
+  credits   free credits (what fees and requests can spend) and frozen credits
+            (an equivocator's, held for good).
+  standing  admitted (its messages count: named in genesis, or holding REP or
+            credits), gateway (its deposits create credits), equivocator (signed
+            two messages at one seq: REP burned, credits frozen), misbehaver
+            (signed two checkpoints for one epoch).
+
+What the node's API does not serve yet: a list of the account's open votes (see a
+pool's votes with 'guild pool show POOL') and its history across epochs. --json prints
+the API's account row (amounts in micro-units) plus rep_free_micro.`,
+		Example: `  guild rep
+  guild rep 12D3KooWAbc…
+  guild rep alice.key --json`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var who msg.Account
+			if len(args) == 1 {
+				a, err := parseAccountArg(args[0])
+				if err != nil {
+					return usageError{fmt.Errorf("account %q: %w", args[0], err)}
+				}
+				who = a
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				ns, err := f.session(cmd.Context())
+				if err != nil {
+					return err
+				}
+				who = ns.self
+			}
+			a, err := c.Account(cmd.Context(), who)
+			if err != nil {
+				return f.clientError(err)
+			}
+			res := repResult{Account: a, RepFree: a.RepMicro - min(a.RepLocked, a.RepMicro)}
+			if f.asJSON {
+				return printJSON(cmd, res)
+			}
+			w := cmd.OutOrStdout()
+			at := "genesis (no epoch computed yet)"
+			if a.Epoch != nil {
+				at = fmt.Sprintf("after epoch %d (the newest computed)", *a.Epoch)
+			}
+			fmt.Fprintf(w, "account   %s\nstate     %s\n", a.Account, at)
+			fmt.Fprintf(w, "REP       %s (locked %s, free %s)\n", formatMicro(a.RepMicro), formatMicro(a.RepLocked), formatMicro(res.RepFree))
+			fmt.Fprintf(w, "credits   %s free, %s frozen\n", formatMicro(a.CreditsFree), formatMicro(a.CreditsFrozen))
+			var fl []string
+			if a.Admitted {
+				fl = append(fl, "admitted")
+			} else {
+				fl = append(fl, "not admitted (holds no REP or credits: its messages are ignored)")
+			}
+			for _, x := range []struct {
+				on   bool
+				name string
+			}{{a.Gateway, "gateway"}, {a.Equivocator, "EQUIVOCATOR"}, {a.Misbehaver, "MISBEHAVER"}} {
+				if x.on {
+					fl = append(fl, x.name)
+				}
+			}
+			fmt.Fprintf(w, "standing  %s\n", strings.Join(fl, ", "))
+			return nil
+		},
+	}
+	f.register(cmd)
+	usageFlagErrors(cmd)
+	return cmd
+}
