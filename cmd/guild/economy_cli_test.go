@@ -379,6 +379,23 @@ func TestEconomyCLI(t *testing.T) {
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "signer") {
 		t.Fatalf("the signer's vote: %v", err)
 	}
+	// rep's history shows the forced pool open that had no effect, with its reason.
+	eventually(t, 15*time.Second, "the forced open shows in rep's history", func() error {
+		var h repResult
+		e.cliJSON(t, &h, "rep", "--history", "50")
+		for _, ne := range h.NoEffect {
+			if ne.ID == forced.ID {
+				if !strings.Contains(ne.Reason, "not enough free credits") || ne.Partial {
+					t.Fatalf("history entry %+v", ne)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("not in %+v", h.NoEffect)
+	})
+	if out, _, err = e.cli(t, "rep", "--history", "50"); err != nil || !strings.Contains(out, forced.ID+" (no effect): ") {
+		t.Fatalf("rep history text: %v\n%s", err, out)
+	}
 	out, _, err = e.cli(t, "pool", "show", open.Pool)
 	if err != nil || !strings.Contains(out, "2.5 REP for") {
 		t.Fatalf("pool show text: %v\n%s", err, out)

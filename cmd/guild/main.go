@@ -39,6 +39,7 @@ func newRootCmd() *cobra.Command {
 		newKeygenCmd(),
 		newGenesisCmd(),
 		newLogCmd(),
+		newDevnetCmd(),
 		newJobCmd(),
 		newInitCmd(),
 		newNodeCmd(),

@@ -139,6 +139,7 @@ governance: see 'guild params propose'. --json prints one object per parameter.`
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&defaults, "defaults", false, "list the WIRE §7 defaults without contacting a node")
+	cmd.Flags().Lookup("json").Usage = "print a JSON array, one object per parameter"
 	usageFlagErrors(cmd)
 	cmd.AddCommand(newParamsProposeCmd())
 	return cmd

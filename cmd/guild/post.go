@@ -32,6 +32,7 @@ func (f *publishFlags) register(cmd *cobra.Command) {
 	f.clientFlags.register(cmd)
 	cmd.Flags().BoolVar(&f.force, "force", false, "publish even when the node says the message would have no effect")
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "ask the node whether the message would take effect, publish nothing")
+	cmd.Flags().Lookup("json").Usage = "print the result as JSON (amounts in micro-units)"
 	usageFlagErrors(cmd)
 }
 
@@ -44,7 +45,7 @@ func usageFlagErrors(cmd *cobra.Command) {
 func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := v(cmd, args); err != nil {
-			return usageError{fmt.Errorf("%w (see guild %s --help)", err, cmd.Name())}
+			return usageError{fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
 		}
 		return nil
 	}
@@ -154,7 +155,7 @@ func (p *published) describe() string {
 	if !p.Published {
 		net = "stored; it spreads when peers sync"
 	}
-	return fmt.Sprintf("signed by the node's account %s as message %d (%s)", p.Author, p.Seq, net)
+	return fmt.Sprintf("signed by the node's account %s, seq %d of its chain; %s", p.Author, p.Seq, net)
 }
 
 // postResult is the --json output of `guild post`.

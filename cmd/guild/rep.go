@@ -15,10 +15,47 @@ import (
 type repResult struct {
 	api.Account
 	RepFree uint64 `json:"rep_free_micro"`
+	// NoEffect lists the account's messages that had no (or partial) effect in the
+	// epochs scanned by --history, oldest first.
+	NoEffect []repNoEffect `json:"no_effect"`
+	// HistoryFrom..HistoryTo are the computed epochs scanned (absent when none).
+	HistoryFrom *uint64 `json:"history_from,omitempty"`
+	HistoryTo   *uint64 `json:"history_to,omitempty"`
+}
+
+// repNoEffect is one message without effect, with the epoch whose batch held it.
+type repNoEffect struct {
+	Epoch uint64 `json:"epoch"`
+	api.NoEffect
+}
+
+// noEffectHistory scans the last n computed epochs up to newest for who's messages
+// without effect.
+func noEffectHistory(cmd *cobra.Command, c *api.Client, who msg.Account, newest, n uint64) ([]repNoEffect, uint64, error) {
+	from := uint64(0)
+	if newest+1 > n {
+		from = newest + 1 - n
+	}
+	out := []repNoEffect{}
+	for k := from; k <= newest; k++ {
+		e, err := c.Epoch(cmd.Context(), k)
+		if err != nil {
+			return nil, from, err
+		}
+		for _, ne := range e.NoEffect {
+			if ne.Author == who.String() {
+				out = append(out, repNoEffect{Epoch: k, NoEffect: ne})
+			}
+		}
+	}
+	return out, from, nil
 }
 
 func newRepCmd() *cobra.Command {
-	var f clientFlags
+	var (
+		f       clientFlags
+		history uint64
+	)
 	cmd := &cobra.Command{
 		Use:   "rep [ACCOUNT]",
 		Short: "Show an account's REP (balance, locked, free), credits and standing",
@@ -37,9 +74,14 @@ running node's own account.
             two messages at one seq: REP burned, credits frozen), misbehaver
             (signed two checkpoints for one epoch).
 
+  history   the account's messages that had no effect (or only part of it) in the
+            last --history computed epochs (default 10; 0 skips it), with the
+            reason: a vote refused, a pool that did not open, a citation dropped.
+
 What the node's API does not serve yet: a list of the account's open votes (see a
-pool's votes with 'guild pool show POOL') and its history across epochs. --json prints
-the API's account row (amounts in micro-units) plus rep_free_micro.`,
+pool's votes with 'guild pool show POOL') and its balance history across epochs.
+--json prints the API's account row (amounts in micro-units), rep_free_micro and
+no_effect.`,
 		Example: `  guild rep
   guild rep 12D3KooWAbc…
   guild rep alice.key --json`,
@@ -68,7 +110,14 @@ the API's account row (amounts in micro-units) plus rep_free_micro.`,
 			if err != nil {
 				return f.clientError(err)
 			}
-			res := repResult{Account: a, RepFree: a.RepMicro - min(a.RepLocked, a.RepMicro)}
+			res := repResult{Account: a, RepFree: a.RepMicro - min(a.RepLocked, a.RepMicro), NoEffect: []repNoEffect{}}
+			if history > 0 && a.Epoch != nil {
+				ne, from, err := noEffectHistory(cmd, c, who, *a.Epoch, history)
+				if err != nil {
+					return f.clientError(err)
+				}
+				res.NoEffect, res.HistoryFrom, res.HistoryTo = ne, &from, a.Epoch
+			}
 			if f.asJSON {
 				return printJSON(cmd, res)
 			}
@@ -95,10 +144,22 @@ the API's account row (amounts in micro-units) plus rep_free_micro.`,
 				}
 			}
 			fmt.Fprintf(w, "standing  %s\n", strings.Join(fl, ", "))
+			if res.HistoryFrom != nil {
+				fmt.Fprintf(w, "history   epochs %d–%d: %d message(s) without full effect\n", *res.HistoryFrom, *res.HistoryTo, len(res.NoEffect))
+				for _, ne := range res.NoEffect {
+					what := "no effect"
+					if ne.Partial {
+						what = "partial"
+					}
+					fmt.Fprintf(w, "  epoch %d seq %d %s (%s): %s\n", ne.Epoch, ne.Seq, ne.ID, what, ne.Reason)
+				}
+			}
 			return nil
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().Uint64Var(&history, "history", 10, "scan this many of the newest computed epochs for the account's messages without effect")
+	cmd.Flags().Lookup("json").Usage = "print the result as JSON (amounts in micro-units)"
 	usageFlagErrors(cmd)
 	return cmd
 }
