@@ -100,7 +100,7 @@ all of the account's REP (docs/operations.md).`,
 	}
 	cmd.Flags().StringVar(&dir, "dir", defaultDataDir(), "data directory to create (env GUILD_DIR)")
 	cmd.Flags().StringVar(&genesisPath, "genesis", "", "the network's genesis.json (required)")
-	cmd.Flags().StringVar(&keyPath, "key", "", "import this key file (from `guild keygen`) instead of generating one")
+	cmd.Flags().StringVar(&keyPath, "key", "", "import this key FILE (made by guild keygen) instead of generating one")
 	cmd.Flags().StringSliceVar(&listen, "listen", nil, "libp2p listen multiaddrs (default TCP and QUIC on port "+defaultP2PPort+")")
 	cmd.Flags().StringSliceVar(&bootstrap, "bootstrap", nil, "bootstrap peers, /ip4/…/tcp/…/p2p/12D3KooW…")
 	cmd.Flags().StringVar(&apiAddr, "api", "", "local API address (default "+defaultAPIAddr+"; loopback only)")
