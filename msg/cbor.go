@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
@@ -252,9 +253,9 @@ func scan(b []byte, depth int) (int, error) {
 			}
 			if i > 0 && key <= last {
 				if key == last {
-					return 0, &RejectError{Reason: ErrNonCanonical, Detail: "duplicate map key " + utoa(key)}
+					return 0, &RejectError{Reason: ErrNonCanonical, Detail: "duplicate map key " + strconv.FormatUint(key, 10)}
 				}
-				return 0, &RejectError{Reason: ErrNonCanonical, Detail: "map keys out of order at " + utoa(key)}
+				return 0, &RejectError{Reason: ErrNonCanonical, Detail: "map keys out of order at " + strconv.FormatUint(key, 10)}
 			}
 			last = key
 			off += kn
@@ -266,20 +267,6 @@ func scan(b []byte, depth int) (int, error) {
 		}
 		return off, nil
 	}
-}
-
-func utoa(v uint64) string {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return string(buf[i:])
 }
 
 // checkKeys checks that data is one canonical map whose keys are drawn from
@@ -359,7 +346,7 @@ func unmarshalFixed(dst []byte, data []byte) error {
 		return err
 	}
 	if major != 2 || n != uint64(len(dst)) || len(data) != hn+len(dst) {
-		return &RejectError{Reason: ErrSchema, Detail: "want a " + utoa(uint64(len(dst))) + "-byte string"}
+		return &RejectError{Reason: ErrSchema, Detail: "want a " + strconv.Itoa(len(dst)) + "-byte string"}
 	}
 	copy(dst, data[hn:])
 	return nil

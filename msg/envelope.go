@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/hdevalence/ed25519consensus"
 	"github.com/zeebo/blake3"
@@ -265,7 +266,7 @@ func readFixed(b []byte, dst []byte) (int, error) {
 		return 0, err
 	}
 	if len(v) != len(dst) {
-		return 0, &RejectError{Reason: ErrSchema, Detail: "want " + utoa(uint64(len(dst))) + " bytes, got " + utoa(uint64(len(v)))}
+		return 0, &RejectError{Reason: ErrSchema, Detail: "want " + strconv.Itoa(len(dst)) + " bytes, got " + strconv.Itoa(len(v))}
 	}
 	copy(dst, v)
 	return n, nil
@@ -285,7 +286,7 @@ func readIDList(b []byte, max int) ([]ID, int, error) {
 		return nil, 0, &RejectError{Reason: ErrNonCanonical, Detail: "empty list (omit the key instead)"}
 	}
 	if count > uint64(max) {
-		return nil, 0, &RejectError{Reason: ErrSchema, Detail: utoa(count) + " entries > " + utoa(uint64(max))}
+		return nil, 0, &RejectError{Reason: ErrSchema, Detail: strconv.FormatUint(count, 10) + " entries > " + strconv.FormatUint(uint64(max), 10)}
 	}
 	ids := make([]ID, count)
 	for i := range ids {

@@ -395,14 +395,20 @@ func checkHeadsSorted(hs []Head) error {
 	return nil
 }
 
-func headLess(a, b *Head) bool {
+func headLess(a, b *Head) bool { return CompareHeads(*a, *b) < 0 }
+
+// CompareHeads orders heads by (author, seq, id), the order of every head list.
+func CompareHeads(a, b Head) int {
 	if c := bytes.Compare(a.Author[:], b.Author[:]); c != 0 {
-		return c < 0
+		return c
 	}
 	if a.Seq != b.Seq {
-		return a.Seq < b.Seq
+		if a.Seq < b.Seq {
+			return -1
+		}
+		return 1
 	}
-	return bytes.Compare(a.ID[:], b.ID[:]) < 0
+	return bytes.Compare(a.ID[:], b.ID[:])
 }
 
 // DecodeHeadsBlob decodes a checkpoint's heads blob: the same CBOR array, never empty.

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"slices"
+	"strconv"
 
 	"github.com/guild-net/guild/duty"
 	"github.com/guild-net/guild/msg"
@@ -177,7 +178,7 @@ func (n *Node) checkClaims() {
 			if c.root != r.Root() {
 				n.m.divergence.Inc()
 				n.alarms.add("state_root_divergence: witness " + c.signer.String() + " has root " + c.root.Short() +
-					" after settled epoch " + utoa(j) + ", this node has " + r.Root().Short())
+					" after settled epoch " + strconv.FormatUint(j, 10) + ", this node has " + r.Root().Short())
 				n.log.Error("state root divergence on a settled epoch", "epoch", j, "witness", c.signer.String(),
 					"theirs", c.root.String(), "ours", r.Root().String())
 			}

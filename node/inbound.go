@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -148,7 +149,7 @@ func (n *Node) foreignOwn(env *msg.Envelope) {
 	}
 	n.own.keyInUse = true
 	n.alarms.add("key_in_use: a message of this node's account that it did not sign appeared (seq " +
-		utoa(env.Body.Seq) + "); signing stopped. Another node uses this key, or the store was restored from a stale copy")
+		strconv.FormatUint(env.Body.Seq, 10) + "); signing stopped. Another node uses this key, or the store was restored from a stale copy")
 	n.log.Error("a message of this node's own account appeared that this node did not write; signing stopped to avoid equivocation",
 		"id", env.ID.Short(), "seq", env.Body.Seq, "own_seq", n.own.seq,
 		"hint", "never run two nodes on one key, never restore a stale store (docs/operations.md)")
@@ -231,17 +232,4 @@ func (g ingester) IngestBatch(ctx context.Context, from peer.ID, envs [][]byte) 
 		res[i] = g.n.verdict(ctx, o)
 	}
 	return res
-}
-
-func utoa(v uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(b[i:])
-		}
-	}
 }

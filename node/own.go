@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/guild-net/guild/dag"
 	"github.com/guild-net/guild/msg"
@@ -39,7 +40,7 @@ func (n *Node) recoverOwn() error {
 		return nil
 	}
 	if len(ids) > 1 {
-		n.alarms.add("own_fork: this account's chain holds several messages at seq " + utoa(seq))
+		n.alarms.add("own_fork: this account's chain holds several messages at seq " + strconv.FormatUint(seq, 10))
 		n.log.Error("the node's own chain is forked in its store; it continues from one branch",
 			"seq", seq, "ids", len(ids))
 	}

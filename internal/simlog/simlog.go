@@ -374,18 +374,7 @@ func headsFor(l *Log, v *view, all []*msg.Envelope, w int, end, cutoff uint64, l
 			heads = append(heads, msg.Head{Author: a, Seq: x.Body.Seq, ID: x.ID})
 		}
 	}
-	slices.SortFunc(heads, func(x, y msg.Head) int {
-		if c := bytes.Compare(x.Author[:], y.Author[:]); c != 0 {
-			return c
-		}
-		if x.Seq != y.Seq {
-			if x.Seq < y.Seq {
-				return -1
-			}
-			return 1
-		}
-		return bytes.Compare(x.ID[:], y.ID[:])
-	})
+	slices.SortFunc(heads, msg.CompareHeads)
 	return heads
 }
 
