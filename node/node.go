@@ -448,7 +448,11 @@ func (n *Node) stateAfter(j int64) *state.State {
 
 func (n *Node) rootAfter(j uint64) (msg.ID, bool) {
 	r, ok := n.led.Epoch(j)
-	if !ok {
+	if !ok || !r.Settled {
+		// An unsettled root is provisional: a witness cut off from part of the network
+		// would sign a root that later checkpoints change, and every other node's
+		// divergence alarm would fire on it. A checkpoint carries a root only when the
+		// signer has settled the epoch (docs/rationale.md, node).
 		return msg.ID{}, false
 	}
 	return r.Root(), true
