@@ -6,5 +6,7 @@
 // Σ free + Σ escrowed + Σ frozen + pot = genesis + deposits − withdrawals (Check).
 // Credits are paid out of the salary pot by the pool package, which owns the split.
 //
-// Clone copies the maps for a per-epoch snapshot.
+// Clone makes a per-epoch snapshot: it copies the balance and escrow maps (O(accounts),
+// which Check reads every epoch anyway) and shares the ever-growing set of used deposit
+// references, a persistent map (internal/pmap).
 package credits

@@ -2,11 +2,13 @@ package credits
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
 
+	"github.com/guild-net/guild/internal/pmap"
 	"github.com/guild-net/guild/msg"
 )
 
@@ -46,8 +48,10 @@ type Ledger struct {
 	frozenAt map[msg.Account]struct{} // accounts whose credits are frozen (equivocators)
 	escrow   map[msg.ID]Escrow
 	gateways map[msg.Account]struct{}
-	used     map[refKey]struct{}
-	pot      uint64
+	// used holds every deposit reference ever used: it only grows, so it is a
+	// persistent map, and a per-epoch Clone does not copy the network's deposit history.
+	used pmap.Map[refKey, struct{}]
+	pot  uint64
 
 	genesis     uint64
 	deposits    uint64
@@ -62,7 +66,7 @@ func New(gateways []msg.Account) *Ledger {
 		frozenAt: make(map[msg.Account]struct{}),
 		escrow:   make(map[msg.ID]Escrow),
 		gateways: make(map[msg.Account]struct{}, len(gateways)),
-		used:     make(map[refKey]struct{}),
+		used:     pmap.New[refKey, struct{}](refHash),
 	}
 	for _, g := range gateways {
 		l.gateways[g] = struct{}{}
@@ -72,14 +76,29 @@ func New(gateways []msg.Account) *Ledger {
 
 // Clone gives an independent copy.
 func (l *Ledger) Clone() *Ledger {
-	c := *l
-	c.free = cloneMap(l.free)
-	c.frozen = cloneMap(l.frozen)
-	c.frozenAt = cloneMap(l.frozenAt)
-	c.escrow = cloneMap(l.escrow)
-	c.gateways = cloneMap(l.gateways)
-	c.used = cloneMap(l.used)
-	return &c
+	return &Ledger{
+		free:        cloneMap(l.free),
+		frozen:      cloneMap(l.frozen),
+		frozenAt:    cloneMap(l.frozenAt),
+		escrow:      cloneMap(l.escrow),
+		gateways:    cloneMap(l.gateways),
+		used:        l.used.Clone(),
+		pot:         l.pot,
+		genesis:     l.genesis,
+		deposits:    l.deposits,
+		withdrawals: l.withdrawals,
+	}
+}
+
+// refHash mixes the gateway and the reference bytes (chosen by gateways, so mixed
+// rather than taken as they are).
+func refHash(k refKey) uint64 {
+	h := pmap.Hash32(k.gateway) ^ uint64(k.n)
+	for i := 0; i < int(k.n); i += 8 {
+		h = (h ^ binary.LittleEndian.Uint64(k.ref[i:i+8])) * 0x100000001b3
+		h ^= h >> 29
+	}
+	return h
 }
 
 func cloneMap[K comparable, V any](m map[K]V) map[K]V {
@@ -160,13 +179,13 @@ func (l *Ledger) Deposit(gateway msg.Account, ref []byte, to msg.Account, amount
 	if err != nil {
 		return fmt.Errorf("deposit by %s: %w", gateway, err)
 	}
-	if _, dup := l.used[k]; dup {
+	if _, dup := l.used.Get(k); dup {
 		return fmt.Errorf("deposit by %s ref %x: %w", gateway, ref, ErrRefUsed)
 	}
 	if _, c := bits.Add64(l.outstanding(), amount, 0); c != 0 {
 		return fmt.Errorf("deposit by %s ref %x: %w", gateway, ref, ErrOverflow)
 	}
-	l.used[k] = struct{}{}
+	l.used.Set(k, struct{}{})
 	l.deposits += amount
 	l.credit(to, amount)
 	return nil
@@ -178,7 +197,7 @@ func (l *Ledger) RefUsed(gateway msg.Account, ref []byte) bool {
 	if err != nil {
 		return false
 	}
-	_, ok := l.used[k]
+	_, ok := l.used.Get(k)
 	return ok
 }
 
@@ -383,10 +402,11 @@ func (l *Ledger) Escrows() []EscrowRow {
 
 // UsedRefs gives the used (gateway, ref) pairs by ascending (gateway, ref).
 func (l *Ledger) UsedRefs() []RefRow {
-	out := make([]RefRow, 0, len(l.used))
-	for k := range l.used {
+	out := make([]RefRow, 0, l.used.Len())
+	l.used.Range(func(k refKey, _ struct{}) bool {
 		out = append(out, RefRow{Gateway: k.gateway, Ref: slices.Clone(k.ref[:k.n])})
-	}
+		return true
+	})
 	slices.SortFunc(out, func(x, y RefRow) int {
 		if c := bytes.Compare(x.Gateway[:], y.Gateway[:]); c != 0 {
 			return c

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/guild-net/guild/internal/pmap"
 	"github.com/guild-net/guild/msg"
 )
 
@@ -163,7 +164,7 @@ func (e *Engine) Cut(k uint64, ws WitnessSet, prev *Cut) (*Cut, *Batch) {
 			}
 			return 1
 		}
-		return bytes.Compare(a.id[:], b.id[:])
+		return pmap.Compare32(a.id, b.id)
 	})
 	in := func(n *node) bool { return n.seq <= tips[n.seg.idx] }
 	var added []*node
@@ -315,11 +316,9 @@ func (e *Engine) Settled(k uint64, ws WitnessSet, cut *Cut, prevSettled bool) bo
 	}
 	clear := e.setWeights(ws)
 	defer clear()
-	for _, ls := range e.pending {
-		for _, l := range ls {
-			if l.epoch <= k && e.wt[l.w.idx] > 0 {
-				return false
-			}
+	for _, pl := range e.pending {
+		if !e.eachPending(pl.first, func(l listing) bool { return l.epoch > k || e.wt[l.w.idx] == 0 }) {
+			return false
 		}
 	}
 	var unsigned uint64

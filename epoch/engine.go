@@ -64,13 +64,17 @@ type Engine struct {
 	accts      map[msg.Account]*account
 	acctList   []*account
 	segs       []*segment
-	listedSegs []*segment           // segments some counted checkpoint lists, in creation order
-	pending    map[msg.ID][]listing // listed heads not held yet
-	forkKids   map[*node][]*node    // children of nodes with two or more children
-	newHeads   []*node              // heads newly listed or newly held, for the stop rule
-	wt         []uint64             // scratch: weight by account index for the current call
-	members    []int                // scratch: account indexes of the current witnesses
-	qbuf       []support            // scratch for quorum prefixes
+	listedSegs []*segment          // segments some counted checkpoint lists, in creation order
+	pending    map[msg.ID]pendList // listed heads not held yet → their listings in pend
+	pend       []pendListing       // listings of pending heads, linked by next; free ones too
+	pendFree   int32               // first free pend entry, -1 if none
+	nodeSlab   []node              // nodes are carved from chunks: one allocation per many
+	ptrSlab    []*node             // parents slices likewise
+	forkKids   map[*node][]*node   // children of nodes with two or more children
+	newHeads   []*node             // heads newly listed or newly held, for the stop rule
+	wt         []uint64            // scratch: weight by account index for the current call
+	members    []int               // scratch: account indexes of the current witnesses
+	qbuf       []support           // scratch for quorum prefixes
 	n          int
 }
 
@@ -138,6 +142,73 @@ type listing struct {
 
 type support struct{ seq, weight uint64 }
 
+// pendListing is one listing of a head not held yet, in a list per head id.
+type pendListing struct {
+	l    listing
+	next int32 // -1 ends the list
+}
+
+// pendList is the first and last entry of a head's listings, oldest first.
+type pendList struct{ first, last int32 }
+
+// slabChunk is how many nodes (and parent pointers) one allocation holds. The engine
+// keeps every node for its lifetime, so a chunk never pins garbage.
+const slabChunk = 512
+
+func (e *Engine) newNode() *node {
+	if len(e.nodeSlab) == 0 {
+		e.nodeSlab = make([]node, slabChunk)
+	}
+	n := &e.nodeSlab[0]
+	e.nodeSlab = e.nodeSlab[1:]
+	return n
+}
+
+// parentSlice gives a slice of k parent slots whose capacity ends at k, so that no
+// append can reach a neighbour's slots.
+func (e *Engine) parentSlice(k int) []*node {
+	if k == 0 {
+		return nil
+	}
+	if k > slabChunk/4 {
+		return make([]*node, k)
+	}
+	if len(e.ptrSlab) < k {
+		e.ptrSlab = make([]*node, slabChunk)
+	}
+	p := e.ptrSlab[:k:k]
+	e.ptrSlab = e.ptrSlab[k:]
+	return p
+}
+
+// addPending records l for a head that is not held yet.
+func (e *Engine) addPending(l listing) {
+	i := e.pendFree
+	if i >= 0 {
+		e.pendFree = e.pend[i].next
+	} else {
+		i = int32(len(e.pend))
+		e.pend = append(e.pend, pendListing{})
+	}
+	e.pend[i] = pendListing{l: l, next: -1}
+	if pl, ok := e.pending[l.head.ID]; ok {
+		e.pend[pl.last].next = i
+		e.pending[l.head.ID] = pendList{pl.first, i}
+	} else {
+		e.pending[l.head.ID] = pendList{i, i}
+	}
+}
+
+// eachPending calls f for every listing in the list starting at i.
+func (e *Engine) eachPending(i int32, f func(l listing) bool) bool {
+	for ; i >= 0; i = e.pend[i].next {
+		if !f(e.pend[i].l) {
+			return false
+		}
+	}
+	return true
+}
+
 // supports calls f with the weight and supported seq for epoch k of every current witness
 // (set by setWeights) that has a stair in s, walking whichever list is shorter.
 func (e *Engine) supports(s *segment, k uint64, f func(weight, seq uint64)) {
@@ -163,7 +234,8 @@ func NewEngine(cfg Config) *Engine {
 		cfg:      cfg,
 		byID:     make(map[msg.ID]*node),
 		accts:    make(map[msg.Account]*account),
-		pending:  make(map[msg.ID][]listing),
+		pending:  make(map[msg.ID]pendList),
+		pendFree: -1,
 		forkKids: make(map[*node][]*node),
 	}
 }
@@ -204,7 +276,7 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 			return NoChange, fmt.Errorf("message %s: prev is not the author's seq−1: %w", m.ID.Short(), ErrNotStructural)
 		}
 	}
-	parents := make([]*node, len(m.Parents))
+	parents := e.parentSlice(len(m.Parents))
 	depth := uint64(0)
 	if prev != nil {
 		depth = prev.depth
@@ -221,7 +293,8 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 		depth = max(depth, p.depth)
 	}
 	a := e.account(m.Author)
-	n := &node{id: m.ID, a: a, seq: m.Seq, ts: m.TsMs, depth: depth + 1, prev: prev, parents: parents}
+	n := e.newNode()
+	*n = node{id: m.ID, a: a, seq: m.Seq, ts: m.TsMs, depth: depth + 1, prev: prev, parents: parents}
 	e.place(n)
 	e.byID[m.ID] = n
 	e.n++
@@ -232,12 +305,16 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 			dirtyFrom = m.Checkpoint.Epoch
 		}
 	}
-	if ls, ok := e.pending[m.ID]; ok {
+	if pl, ok := e.pending[m.ID]; ok {
 		delete(e.pending, m.ID)
-		for _, l := range ls {
+		for j := pl.first; j >= 0; {
+			l, next := e.pend[j].l, e.pend[j].next
+			e.pend[j] = pendListing{next: e.pendFree}
+			e.pendFree = j
 			if e.list(l, n) {
 				dirtyFrom = min(dirtyFrom, l.epoch)
 			}
+			j = next
 		}
 	}
 	return dirtyFrom, nil
@@ -320,7 +397,7 @@ func (e *Engine) checkpoint(n *node, c *CheckpointInfo) bool {
 		if x := e.lookupHead(h); x != nil {
 			changed = e.list(l, x) || changed
 		} else {
-			e.pending[h.ID] = append(e.pending[h.ID], l)
+			e.addPending(l)
 		}
 	}
 	return changed

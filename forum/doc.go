@@ -4,6 +4,6 @@
 // citation edge's flow (µREP donated, net); and Propagate and leach, which move minted
 // REP along citations exactly as the pseudo-code of SPEC §7.2.
 //
-// Posts never change once added, so Clone shares them and copies only the value and
-// flow maps.
+// Posts never change once added. Posts, values and flows live in persistent maps
+// (internal/pmap), so Clone is O(1) and a clone's writes copy only what they touch.
 package forum

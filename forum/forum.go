@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 
+	"github.com/guild-net/guild/internal/pmap"
 	"github.com/guild-net/guild/msg"
 	"github.com/guild-net/guild/params"
 	"github.com/guild-net/guild/reputation"
@@ -129,9 +131,11 @@ type FlowKey struct {
 
 // Forum holds posts, values and flows. Use New.
 type Forum struct {
-	posts map[msg.ID]*Post
-	value map[msg.ID]uint64
-	flow  map[FlowKey]uint64
+	// Persistent maps: the state keeps a forum per epoch, and Clone must cost what an
+	// epoch changes, not the size of the forum.
+	posts pmap.Map[msg.ID, *Post]
+	value pmap.Map[msg.ID, uint64]
+	flow  pmap.Map[FlowKey, uint64]
 
 	// Scratch for Propagate; never shared between clones.
 	split  []reputation.Splitter
@@ -139,42 +143,41 @@ type Forum struct {
 	author reputation.Splitter
 }
 
+func idHash(id msg.ID) uint64 { return pmap.Hash32(id) }
+
+func flowHash(k FlowKey) uint64 { return pmap.Hash32(k.From) ^ bits.RotateLeft64(pmap.Hash32(k.To), 8) }
+
 // New gives an empty forum.
 func New() *Forum {
 	return &Forum{
-		posts: make(map[msg.ID]*Post),
-		value: make(map[msg.ID]uint64),
-		flow:  make(map[FlowKey]uint64),
+		posts: pmap.New[msg.ID, *Post](idHash),
+		value: pmap.New[msg.ID, uint64](idHash),
+		flow:  pmap.New[FlowKey, uint64](flowHash),
 	}
 }
 
-// Clone copies values and flows and shares the immutable posts.
+// Clone gives an independent copy in O(1): the maps are persistent, and posts never
+// change. A forum that is not being written may be cloned from several goroutines.
 func (f *Forum) Clone() *Forum {
-	c := New()
-	for k, v := range f.posts {
-		c.posts[k] = v
-	}
-	for k, v := range f.value {
-		c.value[k] = v
-	}
-	for k, v := range f.flow {
-		c.flow[k] = v
-	}
-	return c
+	return &Forum{posts: f.posts.Clone(), value: f.value.Clone(), flow: f.flow.Clone()}
 }
 
 // Get gives a post.
-func (f *Forum) Get(id msg.ID) (*Post, bool) {
-	p, ok := f.posts[id]
-	return p, ok
-}
+func (f *Forum) Get(id msg.ID) (*Post, bool) { return f.posts.Get(id) }
 
 // Len gives the number of posts.
-func (f *Forum) Len() int { return len(f.posts) }
+func (f *Forum) Len() int { return f.posts.Len() }
 
 // Value gives value[p]; Flow gives flow[(from, to)].
-func (f *Forum) Value(p msg.ID) uint64       { return f.value[p] }
-func (f *Forum) Flow(from, to msg.ID) uint64 { return f.flow[FlowKey{from, to}] }
+func (f *Forum) Value(p msg.ID) uint64 {
+	v, _ := f.value.Get(p)
+	return v
+}
+
+func (f *Forum) Flow(from, to msg.ID) uint64 {
+	v, _ := f.flow.Get(FlowKey{from, to})
+	return v
+}
 
 // NewPost is a decoded POST as Add takes it.
 type NewPost struct {
@@ -205,7 +208,7 @@ func (f *Forum) Add(np NewPost, batch uint64, ps *params.Set) (Added, error) {
 	if np.ID == msg.Incinerator {
 		return rej(ErrIncineratorID, "")
 	}
-	if _, dup := f.posts[np.ID]; dup {
+	if _, dup := f.posts.Get(np.ID); dup {
 		return rej(ErrDuplicate, "")
 	}
 	if detail, err := checkAuthors(np.Authors); err != nil {
@@ -236,7 +239,7 @@ func (f *Forum) Add(np NewPost, batch uint64, ps *params.Set) (Added, error) {
 			}
 			continue
 		}
-		t, ok := f.posts[c.Target]
+		t, ok := f.posts.Get(c.Target)
 		if !ok {
 			return rej(ErrUnknownTarget, c.Target.Short())
 		}
@@ -264,7 +267,7 @@ func (f *Forum) Add(np NewPost, batch uint64, ps *params.Set) (Added, error) {
 		}
 	}
 	p.prepare()
-	f.posts[p.ID] = p
+	f.posts.Set(p.ID, p)
 	res.Post = p
 	return res, nil
 }
@@ -318,7 +321,7 @@ func (p *Post) prepare() {
 // winners as authors with equal weights, at most one citation (to the module post), and
 // no signer check. winners must be distinct; they are sorted here.
 func (f *Forum) AddEvidence(id msg.ID, winners []msg.Account, cite *Citation, batch uint64) (*Post, error) {
-	if _, dup := f.posts[id]; dup {
+	if _, dup := f.posts.Get(id); dup {
 		return nil, &RejectError{Post: id, Err: ErrDuplicate}
 	}
 	ws := slices.Clone(winners)
@@ -332,13 +335,13 @@ func (f *Forum) AddEvidence(id msg.ID, winners []msg.Account, cite *Citation, ba
 		return nil, &RejectError{Post: id, Err: err, Detail: detail}
 	}
 	if cite != nil {
-		if _, ok := f.posts[cite.Target]; !ok {
+		if _, ok := f.posts.Get(cite.Target); !ok {
 			return nil, &RejectError{Post: id, Err: ErrUnknownTarget, Detail: cite.Target.Short()}
 		}
 		p.Citations = []Citation{{Target: cite.Target, Weight: cite.Weight}}
 	}
 	p.prepare()
-	f.posts[id] = p
+	f.posts.Set(id, p)
 	return p, nil
 }
 
@@ -366,21 +369,23 @@ type FlowRow struct {
 
 // Rows gives the posts component by ascending post id.
 func (f *Forum) Rows() []PostRow {
-	out := make([]PostRow, 0, len(f.posts))
-	for _, p := range f.posts {
+	out := make([]PostRow, 0, f.posts.Len())
+	f.posts.Range(func(_ msg.ID, p *Post) bool {
 		out = append(out, PostRow{ID: p.ID, Batch: p.Batch, Signer: p.Signer, Evidence: p.Evidence,
-			Authors: p.Authors, Citations: p.Citations, Module: p.Module, Params: p.Params, Value: f.value[p.ID]})
-	}
+			Authors: p.Authors, Citations: p.Citations, Module: p.Module, Params: p.Params, Value: f.Value(p.ID)})
+		return true
+	})
 	slices.SortFunc(out, func(x, y PostRow) int { return bytes.Compare(x.ID[:], y.ID[:]) })
 	return out
 }
 
 // FlowRows gives the flows component by ascending (from, to).
 func (f *Forum) FlowRows() []FlowRow {
-	out := make([]FlowRow, 0, len(f.flow))
-	for k, v := range f.flow {
+	out := make([]FlowRow, 0, f.flow.Len())
+	f.flow.Range(func(k FlowKey, v uint64) bool {
 		out = append(out, FlowRow{From: k.From, To: k.To, Flow: v})
-	}
+		return true
+	})
 	slices.SortFunc(out, func(x, y FlowRow) int {
 		if c := bytes.Compare(x.From[:], y.From[:]); c != 0 {
 			return c

@@ -22,7 +22,7 @@ func (f *Forum) Propagate(led *reputation.Ledger, p msg.ID, x, dmax uint64) erro
 	if led.Pending() < x {
 		return fmt.Errorf("propagate %s: %w", p.Short(), reputation.ErrInsufficientPending)
 	}
-	if _, ok := f.posts[p]; !ok {
+	if _, ok := f.posts.Get(p); !ok {
 		return fmt.Errorf("propagate %s: %w", p.Short(), ErrNoPost)
 	}
 	for len(f.split) < int(dmax)+2 {
@@ -36,7 +36,7 @@ func (f *Forum) propagate(led *reputation.Ledger, p msg.ID, x, d, dmax uint64) e
 	if x == 0 {
 		return nil
 	}
-	post := f.posts[p]
+	post, _ := f.posts.Get(p)
 	var out uint64
 	if d < dmax {
 		for _, i := range post.order {
@@ -52,7 +52,9 @@ func (f *Forum) propagate(led *reputation.Ledger, p msg.ID, x, d, dmax uint64) e
 				}
 				out += y
 			case c.Weight > 0:
-				f.flow[FlowKey{p, c.Target}] += y
+				key := FlowKey{p, c.Target}
+				fl, _ := f.flow.Get(key)
+				f.flow.Set(key, fl+y)
 				out += y
 				if err := f.propagate(led, c.Target, y, d+1, dmax); err != nil {
 					return err
@@ -74,7 +76,8 @@ func (f *Forum) propagate(led *reputation.Ledger, p msg.ID, x, d, dmax uint64) e
 	if keep == 0 {
 		return nil
 	}
-	f.value[p] += keep
+	v, _ := f.value.Get(p)
+	f.value.Set(p, v+keep)
 	shares, err := f.author.Split(keep, post.weights)
 	if err != nil {
 		return err
@@ -91,15 +94,15 @@ func (f *Forum) propagate(led *reputation.Ledger, p msg.ID, x, d, dmax uint64) e
 // what it donated onward), burning it from t's authors' free REP, and returns what it
 // removed. What an author cannot pay (locked or gone) is forgiven.
 func (f *Forum) leach(led *reputation.Ledger, t msg.ID, y, d, dmax uint64) (uint64, error) {
-	post := f.posts[t]
-	parts := append(f.parts[d][:0], reputation.Weighted{Key: reputation.KEEP, W: f.value[t]})
+	post, _ := f.posts.Get(t)
+	parts := append(f.parts[d][:0], reputation.Weighted{Key: reputation.KEEP, W: f.Value(t)})
 	if d < dmax {
 		// Flows exist only along positive, non-incinerator citations; Citations ascend by target.
 		for _, c := range post.Citations {
 			if c.Weight <= 0 || c.Target == msg.Incinerator {
 				continue
 			}
-			if fl := f.flow[FlowKey{t, c.Target}]; fl > 0 {
+			if fl := f.Flow(t, c.Target); fl > 0 {
 				parts = append(parts, reputation.Weighted{Key: reputation.PostKey(c.Target), W: fl})
 			}
 		}
@@ -137,10 +140,10 @@ func (f *Forum) leach(led *reputation.Ledger, t msg.ID, y, d, dmax uint64) (uint
 		}
 		u := msg.ID(parts[i].Key.Bytes())
 		key := FlowKey{t, u}
-		if n := f.flow[key] - s; n == 0 {
-			delete(f.flow, key)
+		if n := f.Flow(t, u) - s; n == 0 {
+			f.flow.Delete(key)
 		} else {
-			f.flow[key] = n
+			f.flow.Set(key, n)
 		}
 		got, err := f.leach(led, u, s, d+1, dmax)
 		if err != nil {
@@ -152,9 +155,9 @@ func (f *Forum) leach(led *reputation.Ledger, t msg.ID, y, d, dmax uint64) (uint
 }
 
 func (f *Forum) sub(p msg.ID, v uint64) {
-	if n := f.value[p] - v; n == 0 {
-		delete(f.value, p)
+	if n := f.Value(p) - v; n == 0 {
+		f.value.Delete(p)
 	} else {
-		f.value[p] = n
+		f.value.Set(p, n)
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/guild-net/guild/credits"
 	"github.com/guild-net/guild/forum"
+	"github.com/guild-net/guild/internal/pmap"
 	"github.com/guild-net/guild/msg"
 	"github.com/guild-net/guild/params"
 	"github.com/guild-net/guild/reputation"
@@ -125,10 +127,18 @@ type Pool struct {
 	Votes []Vote
 
 	voted map[msg.Account]int32 // index into Votes
+	// edit is the token of the one book version that may change this pool in place
+	// (it opened or copied it since its last Clone); other versions copy it first.
+	edit *editToken
 }
+
+// editToken identifies a book version that may write. Not zero-sized: distinct
+// zero-sized allocations may share an address.
+type editToken struct{ _ byte }
 
 func (p *Pool) clone() *Pool {
 	c := *p
+	c.edit = nil
 	c.Votes = slices.Clone(p.Votes)
 	c.voted = make(map[msg.Account]int32, len(p.voted))
 	for a, i := range p.voted {
@@ -148,7 +158,12 @@ func (p *Pool) isBarred(a msg.Account) bool {
 
 // Book holds the open pools. Use New.
 type Book struct {
-	pools map[msg.ID]*Pool
+	// pools is persistent and pools are copied on their first write after a Clone, so
+	// a per-epoch clone costs what the epoch changes, not every open pool and vote.
+	pools pmap.Map[msg.ID, *Pool]
+	// edit is nil until this version first writes a pool after a Clone; Clone clears it
+	// atomically, so published versions may be cloned from several goroutines at once.
+	edit atomic.Pointer[editToken]
 
 	// Scratch for resolution and salary; never shared between clones.
 	sp    reputation.Splitter
@@ -156,26 +171,47 @@ type Book struct {
 	owner []msg.Account
 }
 
-// New gives an empty book.
-func New() *Book { return &Book{pools: make(map[msg.ID]*Pool)} }
+func idHash(id msg.ID) uint64 { return pmap.Hash32(id) }
 
-// Clone copies the book and every open pool.
+// New gives an empty book.
+func New() *Book { return &Book{pools: pmap.New[msg.ID, *Pool](idHash)} }
+
+// Clone gives an independent copy in O(1); writes to either copy the pools they touch.
 func (b *Book) Clone() *Book {
-	c := New()
-	for id, p := range b.pools {
-		c.pools[id] = p.clone()
+	if b.edit.Load() != nil {
+		b.edit.Store(nil) // b's pools are shared from now on
 	}
+	return &Book{pools: b.pools.Clone()}
+}
+
+// writer gives this version's token, making one on its first write since a Clone.
+func (b *Book) writer() *editToken {
+	t := b.edit.Load()
+	if t == nil {
+		t = &editToken{}
+		b.edit.Store(t)
+	}
+	return t
+}
+
+// mutable gives the pool to write in place of p: p itself if this version may change
+// it, else a copy that replaces it in this version.
+func (b *Book) mutable(p *Pool) *Pool {
+	edit := b.writer()
+	if p.edit == edit {
+		return p
+	}
+	c := p.clone()
+	c.edit = edit
+	b.pools.Set(c.ID, c)
 	return c
 }
 
 // Get gives an open pool (read only).
-func (b *Book) Get(id msg.ID) (*Pool, bool) {
-	p, ok := b.pools[id]
-	return p, ok
-}
+func (b *Book) Get(id msg.ID) (*Pool, bool) { return b.pools.Get(id) }
 
 // Len gives the number of open pools.
-func (b *Book) Len() int { return len(b.pools) }
+func (b *Book) Len() int { return b.pools.Len() }
 
 // OpenRequest is a decoded POOL_OPEN.
 type OpenRequest struct {
@@ -207,7 +243,7 @@ func (b *Book) Open(r OpenRequest, env OpenEnv) (*Pool, error) {
 	if r.Kind != Executive && r.Kind != Governance {
 		return fail(ErrKind)
 	}
-	if _, dup := b.pools[r.ID]; dup {
+	if _, dup := b.pools.Get(r.ID); dup {
 		return fail(ErrDuplicate)
 	}
 	post, ok := env.Forum.Get(r.Post)
@@ -233,7 +269,8 @@ func (b *Book) Open(r OpenRequest, env OpenEnv) (*Pool, error) {
 		Frozen: freeze(r.Kind, ps), Barred: post.BarredAccounts(),
 		voted: make(map[msg.Account]int32),
 	}
-	b.pools[p.ID] = p
+	p.edit = b.writer()
+	b.pools.Set(p.ID, p)
 	return p, nil
 }
 
@@ -242,7 +279,7 @@ func (b *Book) Open(r OpenRequest, env OpenEnv) (*Pool, error) {
 // min(stake, free REP) and returns that amount. A vote clamped to zero has no effect and
 // does not use up the voter's vote.
 func (b *Book) Vote(pool msg.ID, voter msg.Account, side Side, stake, batch uint64, led *reputation.Ledger) (uint64, error) {
-	p, ok := b.pools[pool]
+	p, ok := b.pools.Get(pool)
 	if !ok {
 		return 0, fmt.Errorf("vote on %s: %w", pool.Short(), ErrNoPool)
 	}
@@ -261,6 +298,7 @@ func (b *Book) Vote(pool msg.ID, voter msg.Account, side Side, stake, batch uint
 	if n == 0 {
 		return 0, fmt.Errorf("vote on %s by %s: %w", pool.Short(), voter, ErrZeroStake)
 	}
+	p = b.mutable(p)
 	p.voted[voter] = int32(len(p.Votes))
 	p.Votes = append(p.Votes, Vote{Voter: voter, Side: side, Stake: n})
 	return n, nil
@@ -269,11 +307,16 @@ func (b *Book) Vote(pool msg.ID, voter msg.Account, side Side, stake, batch uint
 // DropVoter removes an equivocator's votes from every open pool's tally and quorum
 // (SPEC §7.6). Its locks are not released: the ledger burned them with the rest of its REP.
 func (b *Book) DropVoter(a msg.Account) {
-	for _, p := range b.pools { // each pool is independent: order is moot
-		i, ok := p.voted[a]
-		if !ok {
-			continue
+	var hit []*Pool
+	b.pools.Range(func(_ msg.ID, p *Pool) bool {
+		if _, ok := p.voted[a]; ok {
+			hit = append(hit, p)
 		}
+		return true
+	})
+	for _, p := range hit { // each pool is independent: order is moot
+		p = b.mutable(p)
+		i := p.voted[a]
 		p.Votes = slices.Delete(p.Votes, int(i), int(i)+1)
 		delete(p.voted, a)
 		for j := int(i); j < len(p.Votes); j++ {
@@ -299,13 +342,14 @@ type PoolRow struct {
 
 // Rows gives the pools component: open pools by ascending id, votes by ascending voter.
 func (b *Book) Rows() []PoolRow {
-	out := make([]PoolRow, 0, len(b.pools))
-	for _, p := range b.pools {
+	out := make([]PoolRow, 0, b.pools.Len())
+	b.pools.Range(func(_ msg.ID, p *Pool) bool {
 		votes := slices.Clone(p.Votes)
 		slices.SortFunc(votes, func(x, y Vote) int { return bytes.Compare(x.Voter[:], y.Voter[:]) })
 		out = append(out, PoolRow{ID: p.ID, Post: p.Post, Opener: p.Opener, Kind: p.Kind, Fee: p.Fee,
 			OpenBatch: p.OpenBatch, CloseLive: p.CloseLive, Frozen: p.Frozen, Barred: p.Barred, Votes: votes})
-	}
+		return true
+	})
 	slices.SortFunc(out, func(x, y PoolRow) int { return bytes.Compare(x.ID[:], y.ID[:]) })
 	return out
 }

@@ -71,11 +71,12 @@ type ResolveEnv struct {
 // Due lists the pools that resolve at live count `live`, ascending id.
 func (b *Book) Due(live uint64) []msg.ID {
 	var ids []msg.ID
-	for id, p := range b.pools {
+	b.pools.Range(func(id msg.ID, p *Pool) bool {
 		if p.CloseLive <= live {
 			ids = append(ids, id)
 		}
-	}
+		return true
+	})
 	slices.SortFunc(ids, func(x, y msg.ID) int { return bytes.Compare(x[:], y[:]) })
 	return ids
 }
@@ -88,8 +89,9 @@ func (b *Book) ResolveDue(env ResolveEnv) ([]Outcome, error) {
 	out := make([]Outcome, 0, len(ids))
 	genesisTaken := env.Snap.Total() != 0
 	for _, id := range ids {
-		p := b.pools[id]
-		delete(b.pools, id)
+		// Resolution only reads p, so it may still be shared with older versions.
+		p, _ := b.pools.Get(id)
+		b.pools.Delete(id)
 		var o Outcome
 		var err error
 		switch {

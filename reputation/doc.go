@@ -10,5 +10,7 @@
 // (Check verifies it).
 //
 // The ledger is a value of plain maps: Clone copies them, which is how a per-epoch
-// snapshot is taken (copy-on-write is a possible later optimisation).
+// snapshot is taken. Copy-on-write would not pay: Decay rewrites every balance in each
+// live epoch. The sorted account list is cached and shared by clones until an account
+// appears or disappears.
 package reputation

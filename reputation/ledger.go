@@ -7,7 +7,9 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"sync/atomic"
 
+	"github.com/guild-net/guild/internal/pmap"
 	"github.com/guild-net/guild/msg"
 )
 
@@ -36,6 +38,12 @@ type Ledger struct {
 	burned   uint64
 	forgiven uint64
 	pending  uint64
+
+	// sorted caches the accounts of accts ascending (Snapshot and Rows need them every
+	// epoch), or holds nil after a change of membership. A stored slice is never
+	// written, so clones share it. It is atomic because Accounts is a read, and readers
+	// of a published ledger may fill the cache concurrently.
+	sorted atomic.Pointer[[]msg.Account]
 }
 
 // New gives an empty ledger.
@@ -45,7 +53,7 @@ func New() *Ledger {
 
 // Clone gives an independent copy (a per-epoch snapshot).
 func (l *Ledger) Clone() *Ledger {
-	c := *l
+	c := &Ledger{minted: l.minted, burned: l.burned, forgiven: l.forgiven, pending: l.pending}
 	c.accts = make(map[msg.Account]Balance, len(l.accts))
 	for a, b := range l.accts {
 		c.accts[a] = b
@@ -54,7 +62,8 @@ func (l *Ledger) Clone() *Ledger {
 	for a := range l.equiv {
 		c.equiv[a] = struct{}{}
 	}
-	return &c
+	c.sorted.Store(l.sorted.Load())
+	return c
 }
 
 // Get gives an account's balance (zero for an unknown account).
@@ -80,9 +89,14 @@ func (l *Ledger) Supply() uint64 { return l.minted - l.burned - l.pending }
 // 2^64−1, which bounds every balance and every weight sum too.
 func (l *Ledger) MintHeadroom() uint64 { return math.MaxUint64 - l.minted }
 
+// set stores a's balance, deleting a zero one. Every caller read a's balance first and
+// never raises a zero balance, so set inserts no account; it may remove one.
 func (l *Ledger) set(a msg.Account, b Balance) {
 	if b.Bal == 0 {
-		delete(l.accts, a)
+		if _, ok := l.accts[a]; ok {
+			delete(l.accts, a)
+			l.sorted.Store(nil)
+		}
 		return
 	}
 	l.accts[a] = b
@@ -120,7 +134,10 @@ func (l *Ledger) Give(a msg.Account, amount uint64) error {
 		l.burned += amount
 		return nil
 	}
-	b := l.accts[a]
+	b, ok := l.accts[a]
+	if !ok {
+		l.sorted.Store(nil)
+	}
 	b.Bal += amount // Σ balances ≤ minted ≤ 2^64−1, so this cannot wrap
 	l.accts[a] = b
 	return nil
@@ -204,8 +221,11 @@ func (l *Ledger) Unlock(a msg.Account, amount uint64) error {
 // Equivocate burns all of a's REP, locks included, marks a as an equivocator and returns
 // the amount burned (SPEC §7.6). Callers remove a's votes from open pools themselves.
 func (l *Ledger) Equivocate(a msg.Account) uint64 {
-	b := l.accts[a]
-	delete(l.accts, a)
+	b, ok := l.accts[a]
+	if ok {
+		delete(l.accts, a)
+		l.sorted.Store(nil)
+	}
 	l.burned += b.Bal
 	l.equiv[a] = struct{}{}
 	return b.Bal
@@ -238,12 +258,19 @@ func (l *Ledger) Decay(ppm uint64) uint64 {
 }
 
 // Accounts gives every account with a non-zero balance, ascending.
-func (l *Ledger) Accounts() []msg.Account {
+func (l *Ledger) Accounts() []msg.Account { return slices.Clone(l.accounts()) }
+
+// accounts is Accounts without the copy: the caller must not modify the slice.
+func (l *Ledger) accounts() []msg.Account {
+	if p := l.sorted.Load(); p != nil {
+		return *p
+	}
 	out := make([]msg.Account, 0, len(l.accts))
 	for a := range l.accts {
 		out = append(out, a)
 	}
-	slices.SortFunc(out, func(x, y msg.Account) int { return bytes.Compare(x[:], y[:]) })
+	slices.SortFunc(out, pmap.Compare32)
+	l.sorted.Store(&out)
 	return out
 }
 
@@ -275,7 +302,7 @@ type TotalsRow struct {
 
 // Rows gives the accounts component: every non-zero balance by ascending account.
 func (l *Ledger) Rows() []AccountRow {
-	accts := l.Accounts()
+	accts := l.accounts()
 	out := make([]AccountRow, len(accts))
 	for i, a := range accts {
 		b := l.accts[a]
@@ -329,7 +356,7 @@ type SnapEntry struct {
 
 // Snapshot takes S_k and T_k now.
 func (l *Ledger) Snapshot() Snapshot {
-	accts := l.Accounts()
+	accts := l.accounts()
 	s := Snapshot{entries: make([]SnapEntry, len(accts))}
 	for i, a := range accts {
 		b := l.accts[a].Bal

@@ -1,11 +1,11 @@
 package state
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
 
+	"github.com/guild-net/guild/internal/pmap"
 	"github.com/guild-net/guild/msg"
 	"github.com/guild-net/guild/params"
 	"github.com/guild-net/guild/pool"
@@ -97,7 +97,7 @@ func (s *State) apply(k uint64, batch []*msg.Envelope, in Inputs) error {
 			newPosts = append(newPosts, m.ID)
 		}
 	}
-	s.postIDs = mergeIDs(s.postIDs, newPosts)
+	s.postRuns = addRun(s.postRuns, newPosts)
 
 	// Phase 8: deadlines, in live epochs only.
 	if in.Live {
@@ -163,26 +163,53 @@ func (s *State) refreshEscrowOwners() {
 	s.escrowOwners = m
 }
 
-// mergeIDs gives the ascending union of sorted old and unsorted add (disjoint), in a
-// new slice so that clones sharing old keep it intact.
-func mergeIDs(old, add []msg.ID) []msg.ID {
+// addRun gives runs with the unsorted ids of add (disjoint from every run) as one more
+// run, in a new outer slice. It then merges the last two runs while the older is at most
+// twice the newer, so the runs shrink geometrically: there are O(log posts) of them and
+// each id takes part in O(log posts) merges over the whole log.
+func addRun(runs [][]msg.ID, add []msg.ID) [][]msg.ID {
 	if len(add) == 0 {
-		return old
+		return runs
 	}
-	slices.SortFunc(add, func(x, y msg.ID) int { return bytes.Compare(x[:], y[:]) })
-	out := make([]msg.ID, 0, len(old)+len(add))
+	slices.SortFunc(add, pmap.Compare32)
+	out := make([][]msg.ID, len(runs), len(runs)+1)
+	copy(out, runs)
+	out = append(out, add)
+	for n := len(out); n >= 2 && len(out[n-2]) <= 2*len(out[n-1]); n = len(out) {
+		out[n-2] = mergeIDs(out[n-2], out[n-1])
+		out = out[:n-1]
+	}
+	return out
+}
+
+// sortedPostIDs gives every post id ascending; the slice may be shared, so callers only
+// read it.
+func (s *State) sortedPostIDs() []msg.ID {
+	if len(s.postRuns) == 0 {
+		return nil
+	}
+	ids := s.postRuns[len(s.postRuns)-1]
+	for i := len(s.postRuns) - 2; i >= 0; i-- {
+		ids = mergeIDs(s.postRuns[i], ids)
+	}
+	return ids
+}
+
+// mergeIDs gives the ascending union of the sorted, disjoint a and b in a new slice.
+func mergeIDs(a, b []msg.ID) []msg.ID {
+	out := make([]msg.ID, 0, len(a)+len(b))
 	i, j := 0, 0
-	for i < len(old) && j < len(add) {
-		if bytes.Compare(old[i][:], add[j][:]) < 0 {
-			out = append(out, old[i])
+	for i < len(a) && j < len(b) {
+		if pmap.Compare32(a[i], b[j]) < 0 {
+			out = append(out, a[i])
 			i++
 		} else {
-			out = append(out, add[j])
+			out = append(out, b[j])
 			j++
 		}
 	}
-	out = append(out, old[i:]...)
-	return append(out, add[j:]...)
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
 
 func (s *State) lastEpoch() int64 {
@@ -200,13 +227,13 @@ func (s *State) effective(batch []*msg.Envelope, rep *Report) []*msg.Envelope {
 	ms := slices.Clone(batch)
 	// Volume rule first, by (author, seq, id).
 	slices.SortFunc(ms, func(a, b *msg.Envelope) int {
-		if c := bytes.Compare(a.Body.Author[:], b.Body.Author[:]); c != 0 {
+		if c := pmap.Compare32(a.Body.Author, b.Body.Author); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(a.Body.Seq, b.Body.Seq); c != 0 {
 			return c
 		}
-		return bytes.Compare(a.ID[:], b.ID[:])
+		return pmap.Compare32(a.ID, b.ID)
 	})
 	ms = slices.CompactFunc(ms, func(a, b *msg.Envelope) bool { return a.ID == b.ID })
 	limit := s.params.Get(params.MaxMsgsPerAuthorEpoch)

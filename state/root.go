@@ -280,7 +280,7 @@ func (s *State) creditRows(e *rowEnc) {
 // for an evidence post, module 32 zero bytes when absent, weight a CBOR integer
 // (negative for a leach).
 func (s *State) postRows(e *rowEnc) {
-	ids := s.postIDs
+	ids := s.sortedPostIDs()
 	e.arr(len(ids))
 	for _, id := range ids {
 		p, _ := s.forum.Get(id)
