@@ -59,6 +59,8 @@ type Ledger struct {
 	newHeads []msg.ID     // newly listed or held heads not yet seen through a full recomputation
 	maxCP    uint64
 	anyCP    bool
+	network  msg.ID // seed_{−1}
+	replay   bool   // inside IngestAdmitted: listed messages need no promotion
 }
 
 // ErrEngine reports a broken contract between the dag and the epoch engine: a bug.
@@ -74,7 +76,8 @@ func New(g *genesis.Genesis, o Options) (*Ledger, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Ledger{gen: g, cfg: cfg, opts: o, dag: dag.New(o.DAG), eng: epoch.NewEngine(cfg), genesis: st, dirty: math.MaxUint64}, nil
+	return &Ledger{gen: g, cfg: cfg, opts: o, dag: dag.New(o.DAG), eng: epoch.NewEngine(cfg), genesis: st,
+		dirty: math.MaxUint64, network: g.NetworkID()}, nil
 }
 
 // Genesis gives the network's genesis.
@@ -106,7 +109,12 @@ func (l *Ledger) Ingest(e *msg.Envelope, nowMs int64) (dag.Result, error) {
 func (l *Ledger) IngestAdmitted(e *msg.Envelope, nowMs int64) (dag.Result, error) {
 	l.nowMs = max(l.nowMs, nowMs)
 	r := l.dag.Ingest(e, nowMs, dag.AdmitAll{})
-	return r, l.absorb(r)
+	// Everyone is admitted here, so nothing waits in the unadmitted buffer and a
+	// checkpoint's listed heads need no promotion.
+	l.replay = true
+	err := l.absorb(r)
+	l.replay = false
+	return r, err
 }
 
 // Tick releases deferred (future) messages whose time has come.
@@ -156,7 +164,9 @@ func (l *Ledger) feed(added []*dag.Node) error {
 			progress = true
 			if m.Checkpoint != nil {
 				l.maxCP, l.anyCP = max(l.maxCP, m.Checkpoint.Epoch), true
-				l.promoteListed(m.Checkpoint.Heads)
+				if !l.replay {
+					l.promoteListed(m.Checkpoint.Heads)
+				}
 			}
 		}
 		queue = rest
@@ -202,7 +212,7 @@ func (l *Ledger) message(n *dag.Node) (*epoch.Message, bool) {
 // promoteListed brings in stored messages of unadmitted authors that a checkpoint lists.
 func (l *Ledger) promoteListed(heads []msg.Head) {
 	for _, h := range heads {
-		if l.dag.Has(h.ID) && l.dag.Held(h.ID) {
+		if n, ok := l.dag.Get(h.ID); ok && n.Held {
 			continue
 		}
 		for _, r := range l.dag.Promote(h.Author) {
@@ -254,7 +264,7 @@ func (l *Ledger) Advance(target uint64) error {
 	stopped := false
 	for k := from; k <= target; k++ {
 		prev := l.genesis
-		prevSeed := l.gen.NetworkID()
+		prevSeed := l.network
 		var prevCut *epoch.Cut
 		if k > 0 {
 			p := l.epochs[k-1]
