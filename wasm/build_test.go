@@ -89,7 +89,7 @@ func (t *testModule) bytes() []byte {
 	}
 	b = appendU32(nil, uint32(len(t.funcs)))
 	for _, f := range t.funcs {
-		c := appendLocals(nil, f.locals, 0, 0)
+		c := appendLocals(nil, f.locals, nil)
 		c = append(c, f.body...)
 		c = append(c, byte(opEnd))
 		b = appendU32(b, uint32(len(c)))

@@ -81,3 +81,7 @@ var ErrTimeout = errors.New("job stopped by the local wall-clock safety net; no 
 // ErrEngineStackOverflow is returned if wazero's own stack limit is reached. The
 // call-depth accounting is meant to make this impossible, so it is not an outcome.
 var ErrEngineStackOverflow = errors.New("wazero native stack exhausted before the call-depth limit; no outcome")
+
+// errAborted is what an abandoned run returns once the safety net has stopped
+// it; nobody waits for that result any more.
+var errAborted = errors.New("run stopped by the safety net")

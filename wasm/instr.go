@@ -47,6 +47,7 @@ const (
 	opI32Sub        Op = 0x6B
 	opI32GtU        Op = 0x4B
 	opI64LtS        Op = 0x53
+	opI64GtS        Op = 0x55
 	opI64Add        Op = 0x7C
 	opI64Sub        Op = 0x7D
 	opI64Mul        Op = 0x7E

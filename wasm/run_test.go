@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -134,8 +136,9 @@ func TestArgsEnvRandom(t *testing.T) {
 	}
 }
 
-// TestSameOutcome100Times runs one module and input 100 times, each in a fresh
-// wazero runtime sharing the compile cache: one outcome hash, one fuel figure.
+// TestSameOutcome100Times runs one module and input 100 times through Run (a
+// fresh instance of the Runner's compiled code each time): one outcome hash, one
+// fuel figure. TestSharedAndFreshAgree mixes in fresh runtimes.
 func TestSameOutcome100Times(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
@@ -224,13 +227,149 @@ func TestWorstFrameShapes(t *testing.T) {
 	}
 }
 
-// TestTimeoutNeverAnOutcome stops an infinite loop with the safety net: the
-// runner must return ErrTimeout, not a class 2 outcome.
-func TestTimeoutNeverAnOutcome(t *testing.T) {
-	r := NewRunnerOrFatal(t, Config{Timeout: 100 * time.Millisecond})
-	// The fuel bounds the abandoned goroutine to a few seconds of CPU.
-	_, err := r.Run(context.Background(), Job{Module: wat(t, "loop"), Fuel: 2e9, Pages: 1})
-	if !errors.Is(err, ErrTimeout) {
-		t.Fatalf("got %v, want ErrTimeout", err)
+// TestTimeoutStopsGuest stops endless guests with the safety net: Run must return
+// ErrTimeout (or the context's error) and no outcome, and the abandoned guest
+// must stop. Its fuel is MaxFuel (years of work), so the runner's goroutine can
+// only end because the safety net stopped the guest at a check point. A
+// goroutine keeps collecting garbage meanwhile: Go cannot preempt compiled wasm
+// code, so unless the guest leaves it now and then (the check slow path's
+// memory.grow 0), a stop-the-world waits for the guest, which waits for the
+// safety net's timer, which cannot run: the process livelocks and the test
+// hangs until the test timeout.
+func TestTimeoutStopsGuest(t *testing.T) {
+	stopGC := make(chan struct{})
+	defer close(stopGC)
+	go func() {
+		for {
+			select {
+			case <-stopGC:
+				return
+			default:
+				runtime.GC()
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	cases := []struct {
+		name string
+		job  Job
+	}{
+		{"loop", Job{Module: wat(t, "loop"), Fuel: MaxFuel, Pages: 1}},
+		{"spin (counter kept in a register between blocks)", Job{Module: wat(t, "spin"), Fuel: MaxFuel, Pages: 1}},
+		{"hashpipe (Go)", Job{Module: example(t, "hashpipe"), Args: []string{"1000000000000"}, Fuel: MaxFuel, Pages: 512}},
+	}
+	for _, c := range cases {
+		for _, viaCtx := range []bool{false, true} {
+			cfg := Config{CacheDir: sharedCacheDir, Timeout: 200 * time.Millisecond}
+			ctx := context.Background()
+			want := ErrTimeout
+			if viaCtx {
+				cfg.Timeout = 0
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				time.AfterFunc(200*time.Millisecond, cancel)
+				want = context.Canceled
+			}
+			// Not NewRunnerOrFatal: its cleanup's Close would wait for a guest
+			// that does not stop, instead of letting the test fail.
+			r, err := NewRunner(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := r.Run(ctx, c.job)
+			if !errors.Is(err, want) {
+				t.Fatalf("%s (ctx %v): got %v, want %v", c.name, viaCtx, err, want)
+			}
+			if o.Class != 0 || o.FuelUsed != 0 || o.Hash != (msg.ID{}) || o.Output != nil {
+				t.Fatalf("%s: an outcome came with the error: %+v", c.name, o)
+			}
+			stopped := make(chan struct{})
+			go func() {
+				r.runs.Wait()
+				close(stopped)
+			}()
+			select {
+			case <-stopped:
+				r.Close()
+			case <-time.After(2 * time.Minute): // a hang guard, not a timing assertion
+				t.Fatalf("%s (ctx %v): the abandoned guest is still running", c.name, viaCtx)
+			}
+		}
+	}
+}
+
+// TestSharedAndFreshAgree runs one job 100 times, alternating the shared
+// runtime (compiled code kept by the Runner, a fresh instance per run) and a
+// fresh runtime per run: one outcome hash, one fuel figure. Runs of other jobs
+// in between must not leak state (memory, globals, the fuel and depth counters,
+// WASI state) into the instances that follow.
+func TestSharedAndFreshAgree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	r := newTestRunner(t)
+	jobs := []Job{
+		{Module: example(t, "jsonnorm"), Input: exampleInput(t, "jsonnorm"), Fuel: 1e10, Pages: 512},
+		{Module: wat(t, "exitcode"), Input: []byte("in"), Args: []string{"x"}, Fuel: 1e6, Pages: 1},
+		{Module: wat(t, "chains"), Input: []byte("7"), Fuel: 1e8, Pages: 16}, // ends at the call-depth limit
+	}
+	ctx := context.Background()
+	for _, job := range jobs {
+		a, err := Admit(job.Module, job.Pages)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := a.Instrument()
+		first := run(t, r, job)
+		for i := 1; i < 100; i++ {
+			var o Outcome
+			if i%2 == 0 {
+				o = run(t, r, job)
+			} else if o, err = r.runFresh(ctx, job, bin); err != nil {
+				t.Fatal(err)
+			}
+			if o.Hash != first.Hash || o.FuelUsed != first.FuelUsed {
+				t.Fatalf("run %d (fresh %v): hash %s fuel %d, first %s fuel %d", i, i%2 == 1, o.Hash, o.FuelUsed, first.Hash, first.FuelUsed)
+			}
+			if i%10 == 0 { // another module in the same runtime in between
+				run(t, r, Job{Module: wat(t, "membomb"), Fuel: 1e7, Pages: 16})
+			}
+		}
+		t.Logf("100 runs, outcome %s, fuel %d", first.Hash, first.FuelUsed)
+	}
+}
+
+// TestConcurrentRunsIsolated runs jobs concurrently on one Runner (one runtime,
+// one compiled module per job, many live instances) and wants each outcome to
+// equal the same job's outcome run alone.
+func TestConcurrentRunsIsolated(t *testing.T) {
+	r := newTestRunner(t)
+	var jobs []Job
+	for _, in := range []string{"0", "1", "4", "7", "8", "9"} {
+		jobs = append(jobs, Job{Module: wat(t, "chains"), Input: []byte(in), Fuel: 1e8, Pages: 16})
+	}
+	jobs = append(jobs, Job{Module: wat(t, "exitcode"), Input: []byte("in"), Args: []string{"x"}, Fuel: 1e6, Pages: 1, Run: 3},
+		Job{Module: wat(t, "membomb"), Fuel: 1e7, Pages: 16})
+	want := make([]Outcome, len(jobs))
+	for i, job := range jobs {
+		want[i] = run(t, r, job)
+	}
+	errs := make(chan error, 4*len(jobs))
+	for g := 0; g < 4; g++ {
+		go func() {
+			for k := range jobs {
+				i := (k + g) % len(jobs)
+				o, err := r.Run(context.Background(), jobs[i])
+				if err == nil && (o.Hash != want[i].Hash || o.FuelUsed != want[i].FuelUsed) {
+					err = fmt.Errorf("job %d: hash %s fuel %d, alone %s fuel %d", i, o.Hash, o.FuelUsed, want[i].Hash, want[i].FuelUsed)
+				}
+				errs <- err
+			}
+		}()
+	}
+	for n := 0; n < 4*len(jobs); n++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

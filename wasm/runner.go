@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,10 +16,6 @@ import (
 
 	"github.com/guild-net/guild/msg"
 )
-
-// abortFuel is the counter value the safety net writes: far below zero, yet far
-// from wrapping when the guest keeps subtracting block costs.
-const abortFuel = ^uint64(1<<62 - 1) // -2^62 in two's complement
 
 // MaxFuel bounds a run's fuel so the signed 64-bit counter can never wrap.
 const MaxFuel = 1 << 62
@@ -69,18 +66,25 @@ type Outcome struct {
 	Refusal *AdmissionError
 }
 
-// Runner executes jobs. It is safe for concurrent use; each run gets a fresh
-// wazero runtime that shares the compile cache.
+// Runner executes jobs. It is safe for concurrent use. It keeps one wazero
+// runtime holding the WASI host module and the compiled code of recently run
+// modules; every run instantiates a fresh module instance (its own memory,
+// globals, fuel and depth counters and WASI state) and closes it afterwards.
 type Runner struct {
 	cfg   Config
 	cache wazero.CompilationCache
+	rt    wazero.Runtime
 
-	// prepared keeps the instrumented bytes of recently run modules: admission
-	// and instrumentation of a multi-megabyte Go module cost more than loading
-	// its compiled code from the cache.
+	// prepared keeps the instrumented bytes and compiled code of recently run
+	// modules: admission, instrumentation and wazero's decoding of a
+	// multi-megabyte Go module cost far more than instantiating it.
 	mu       sync.Mutex
-	prepared map[preparedKey][]byte
+	prepared map[preparedKey]*prepared
 	order    []preparedKey
+
+	// runs counts guests still executing, including those the safety net has
+	// abandoned; Close waits for them before closing the runtime.
+	runs sync.WaitGroup
 }
 
 type preparedKey struct {
@@ -88,13 +92,27 @@ type preparedKey struct {
 	pages  uint32
 }
 
-// maxPrepared bounds the in-memory cache of instrumented modules.
-const maxPrepared = 16
+// prepared is one admitted and instrumented module and, once compiled, its code
+// in the shared runtime. refs counts runs using it, so eviction closes the
+// compiled code only when nobody instantiates from it.
+type prepared struct {
+	bin     []byte
+	once    sync.Once
+	cm      wazero.CompiledModule
+	err     error
+	refs    int
+	evicted bool
+}
+
+// maxPrepared bounds the modules kept prepared in memory. A compiled Go module
+// of 3 MB holds about 12 MB of machine code besides its instrumented bytes, so 8
+// of them stay near 130 MB.
+const maxPrepared = 8
 
 // cacheKey names the compile-cache directory of this runtime and instrumentation.
 func cacheKey() string { return RuntimeID + "-instr" + strconv.Itoa(InstrumentationVersion) }
 
-// NewRunner prepares a runner and its compile cache.
+// NewRunner prepares a runner, its compile cache and its runtime.
 func NewRunner(cfg Config) (*Runner, error) {
 	if cfg.OutputCap == 0 {
 		cfg.OutputCap = DefaultOutputCap
@@ -112,19 +130,41 @@ func NewRunner(cfg Config) (*Runner, error) {
 	} else {
 		r.cache = wazero.NewCompilationCache()
 	}
+	// The shared runtime has wazero's default memory limit: instrumentation
+	// caps every module's maximum at the job's pages, so it never binds.
+	ctx := context.Background()
+	r.rt = wazero.NewRuntimeWithConfig(ctx, r.runtimeConfig(0, false))
+	if err := instantiateWASI(ctx, r.rt); err != nil {
+		r.rt.Close(ctx)
+		r.cache.Close(ctx)
+		return nil, fmt.Errorf("new runner: host functions: %w", err)
+	}
 	return r, nil
 }
 
-// Close releases the compile cache's in-memory part.
-func (r *Runner) Close() error { return r.cache.Close(context.Background()) }
+// Close waits for guests still running (a guest abandoned by the safety net
+// stops at its next check point) and releases the runtime and the compile
+// cache's in-memory part.
+func (r *Runner) Close() error {
+	r.runs.Wait()
+	ctx := context.Background()
+	err := r.rt.Close(ctx)
+	if cerr := r.cache.Close(ctx); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 func (r *Runner) runtimeConfig(pages uint32, closeOnDone bool) wazero.RuntimeConfig {
-	return wazero.NewRuntimeConfigCompiler().
+	c := wazero.NewRuntimeConfigCompiler().
 		WithCoreFeatures(api.CoreFeaturesV2 &^ api.CoreFeatureSIMD).
 		WithCompilationCache(r.cache).
-		WithMemoryLimitPages(pages).
 		WithCloseOnContextDone(closeOnDone).
 		WithCustomSections(false)
+	if pages > 0 {
+		c = c.WithMemoryLimitPages(pages)
+	}
+	return c
 }
 
 func finish(o Outcome) Outcome {
@@ -142,8 +182,8 @@ func refused(ae *AdmissionError) Outcome {
 }
 
 // Run admits, instruments and executes a job. The error is non-nil only when no
-// outcome exists (bad arguments, the safety-net timeout, a host failure); a
-// refusal is an outcome of class 4.
+// outcome exists (bad arguments, the safety-net timeout, a cancelled ctx, a host
+// failure); a refusal is an outcome of class 4.
 func (r *Runner) Run(ctx context.Context, job Job) (Outcome, error) {
 	if job.Fuel > MaxFuel {
 		return Outcome{}, fmt.Errorf("run job: fuel %d above the maximum %d", job.Fuel, uint64(MaxFuel))
@@ -154,46 +194,141 @@ func (r *Runner) Run(ctx context.Context, job Job) (Outcome, error) {
 		errors.As(err, &ae)
 		return refused(ae), nil
 	}
-	key := preparedKey{module: msg.BlobID(job.Module), pages: job.Pages}
-	r.mu.Lock()
-	bin, ok := r.prepared[key]
-	r.mu.Unlock()
-	if !ok {
-		a, err := Admit(job.Module, job.Pages)
-		if err != nil {
-			var ae *AdmissionError
-			if errors.As(err, &ae) {
-				return refused(ae), nil
-			}
-			return Outcome{}, fmt.Errorf("run job: %w", err)
+	p, err := r.prepare(job)
+	if err != nil {
+		var ae *AdmissionError
+		if errors.As(err, &ae) {
+			return refused(ae), nil
 		}
-		bin = a.Instrument()
-		r.mu.Lock()
-		if r.prepared == nil {
-			r.prepared = map[preparedKey][]byte{}
-		}
-		if _, dup := r.prepared[key]; !dup {
-			if len(r.order) == maxPrepared {
-				delete(r.prepared, r.order[0])
-				r.order = r.order[1:]
-			}
-			r.prepared[key] = bin
-			r.order = append(r.order, key)
-		}
-		r.mu.Unlock()
+		return Outcome{}, fmt.Errorf("run job: %w", err)
 	}
-	return r.execute(ctx, job, bin, true, false)
+	return r.execute(ctx, func(ctx context.Context, poke *poker) (Outcome, error) {
+		// Released by whoever runs the guest: a run abandoned by the safety
+		// net keeps its compiled code alive until it has stopped.
+		defer r.release(p)
+		cm, o, ok := r.compiled(ctx, p)
+		if !ok {
+			return o, nil
+		}
+		return runInstance(ctx, r.rt, cm, r.newRunState(job), job, true, poke)
+	})
 }
 
-// execute runs an instrumented (or, for benchmarks, plain) module. With a
-// timeout configured the run happens on its own goroutine: when the safety net
-// fires, Run returns ErrTimeout at once and the counter is driven below zero so
-// the guest stops at its next check point. Compiled code may keep the counter in
-// a register inside a call-free loop, so that stop is best effort; the fuel limit
-// still bounds how long the abandoned goroutine can run.
-func (r *Runner) execute(ctx context.Context, job Job, bin []byte, metered, closeOnDone bool) (Outcome, error) {
-	if r.cfg.Timeout <= 0 {
-		return r.executeNow(ctx, job, bin, metered, closeOnDone, nil)
+// runFresh executes an instrumented module in a runtime of its own (compiled
+// code from the compile cache), the way every run worked before the shared
+// runtime; a test uses it to check that sharing changes nothing and a benchmark
+// to compare the two.
+func (r *Runner) runFresh(ctx context.Context, job Job, bin []byte) (Outcome, error) {
+	return r.execute(ctx, func(ctx context.Context, poke *poker) (Outcome, error) {
+		rt := wazero.NewRuntimeWithConfig(ctx, r.runtimeConfig(job.Pages, false))
+		defer rt.Close(ctx)
+		if err := instantiateWASI(ctx, rt); err != nil {
+			return Outcome{}, fmt.Errorf("run job: host functions: %w", err)
+		}
+		cm, err := rt.CompileModule(ctx, bin)
+		if err != nil {
+			return engineRefusal(err), nil
+		}
+		return runInstance(ctx, rt, cm, r.newRunState(job), job, true, poke)
+	})
+}
+
+// prepare admits and instruments job.Module for job.Pages, or finds it among the
+// recently prepared ones, and takes a reference to it.
+func (r *Runner) prepare(job Job) (*prepared, error) {
+	key := preparedKey{module: msg.BlobID(job.Module), pages: job.Pages}
+	r.mu.Lock()
+	if p, ok := r.prepared[key]; ok {
+		p.refs++
+		r.mu.Unlock()
+		return p, nil
+	}
+	r.mu.Unlock()
+	a, err := Admit(job.Module, job.Pages)
+	if err != nil {
+		return nil, err
+	}
+	bin := a.Instrument()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.prepared[key]; ok { // prepared concurrently
+		p.refs++
+		return p, nil
+	}
+	if r.prepared == nil {
+		r.prepared = map[preparedKey]*prepared{}
+	}
+	if len(r.order) == maxPrepared {
+		old := r.prepared[r.order[0]]
+		delete(r.prepared, r.order[0])
+		r.order = r.order[1:]
+		old.evicted = true
+		if old.refs == 0 {
+			old.close()
+		}
+	}
+	p := &prepared{bin: bin, refs: 1}
+	r.prepared[key] = p
+	r.order = append(r.order, key)
+	return p, nil
+}
+
+func (r *Runner) release(p *prepared) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p.refs--
+	if p.refs == 0 && p.evicted {
+		p.close()
+	}
+}
+
+func (p *prepared) close() {
+	if p.cm != nil {
+		p.cm.Close(context.Background())
+	}
+}
+
+// compiled gives p's code in the shared runtime, compiling it on first use. When
+// wazero refuses the module, ok is false and o is the refusal outcome.
+func (r *Runner) compiled(ctx context.Context, p *prepared) (cm wazero.CompiledModule, o Outcome, ok bool) {
+	p.once.Do(func() {
+		// Compiled code outlives this run, so it must not carry its context.
+		p.cm, p.err = r.rt.CompileModule(context.WithoutCancel(ctx), p.bin)
+	})
+	if p.err != nil {
+		return nil, engineRefusal(p.err), false
+	}
+	return p.cm, Outcome{}, true
+}
+
+// engineRefusal is the outcome of a module our validator accepted and wazero
+// did not: still malformed.
+func engineRefusal(err error) Outcome {
+	return refused(&AdmissionError{Code: CodeMalformed, What: "rejected by the engine", Detail: err.Error()})
+}
+
+func (r *Runner) newRunState(job Job) *runState {
+	return &runState{
+		input:     job.Input,
+		outCap:    r.cfg.OutputCap,
+		stderrCap: r.cfg.StderrCap,
+		args:      append([]string{"job"}, job.Args...),
+		env:       []string{"GUILD_RUN=" + strconv.FormatUint(uint64(job.Run), 10)},
+		rand:      msg.JobRandomStream(job.Request, job.Run),
+	}
+}
+
+// execute applies the safety net to one run. Without a timeout and with a ctx
+// that cannot be cancelled the guest runs on the calling goroutine. Otherwise it
+// runs on its own goroutine: when the timeout fires or ctx is done, execute
+// sets the guest's abort flag (see poker) and returns at once with ErrTimeout
+// (or ctx's error), never an outcome; the guest traps in its check slow path,
+// within about 2^20 fuel of work (see emitCheck), not when its fuel runs out.
+func (r *Runner) execute(ctx context.Context, fn func(context.Context, *poker) (Outcome, error)) (Outcome, error) {
+	r.runs.Add(1)
+	if r.cfg.Timeout <= 0 && ctx.Done() == nil {
+		defer r.runs.Done()
+		return fn(ctx, nil)
 	}
 	type result struct {
 		o   Outcome
@@ -202,65 +337,67 @@ func (r *Runner) execute(ctx context.Context, job Job, bin []byte, metered, clos
 	done := make(chan result, 1)
 	p := &poker{}
 	go func() {
-		o, err := r.executeNow(ctx, job, bin, metered, closeOnDone, p)
+		defer r.runs.Done()
+		o, err := fn(context.WithoutCancel(ctx), p)
 		done <- result{o, err}
 	}()
-	t := time.NewTimer(r.cfg.Timeout)
-	defer t.Stop()
+	var timeout <-chan time.Time
+	if r.cfg.Timeout > 0 {
+		t := time.NewTimer(r.cfg.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
 	case res := <-done:
 		return res.o, res.err
-	case <-t.C:
-		p.abort()
+	case <-timeout:
+		p.abortRun()
 		return Outcome{}, ErrTimeout
+	case <-ctx.Done():
+		p.abortRun()
+		return Outcome{}, fmt.Errorf("run job: %w", ctx.Err())
 	}
 }
 
-// poker lets the safety net reach the fuel counter of a running guest.
+// poker lets the safety net stop a running guest: it sets the abort global,
+// which the guest only reads, in its check slow path, and raises the limit
+// global so that the next check point takes the slow path. The guest also
+// writes the limit, so that raise can be lost; then the slow path comes within
+// yieldInterval of fuel anyway (see emitCheck).
 type poker struct {
-	mu      sync.Mutex
-	fuel    api.MutableGlobal
-	aborted bool
+	mu           sync.Mutex
+	limit, abort api.MutableGlobal
+	aborted      bool
 }
 
-func (p *poker) set(g api.MutableGlobal) {
+func (p *poker) set(limit, abort api.MutableGlobal) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.fuel = g
+	p.limit, p.abort = limit, abort
 	if p.aborted {
-		g.Set(abortFuel)
+		p.stop()
 	}
 }
 
-func (p *poker) abort() {
+func (p *poker) abortRun() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.aborted = true
-	if p.fuel != nil {
-		p.fuel.Set(abortFuel)
+	if p.abort != nil {
+		p.stop()
 	}
 }
 
-func (r *Runner) executeNow(ctx context.Context, job Job, bin []byte, metered, closeOnDone bool, poke *poker) (Outcome, error) {
-	rt := wazero.NewRuntimeWithConfig(ctx, r.runtimeConfig(job.Pages, closeOnDone))
-	defer rt.Close(ctx)
-	s := &runState{
-		input:     job.Input,
-		outCap:    r.cfg.OutputCap,
-		stderrCap: r.cfg.StderrCap,
-		args:      append([]string{"job"}, job.Args...),
-		env:       []string{"GUILD_RUN=" + strconv.FormatUint(uint64(job.Run), 10)},
-		rand:      msg.JobRandomStream(job.Request, job.Run),
-	}
-	if err := instantiateWASI(ctx, rt, s); err != nil {
-		return Outcome{}, fmt.Errorf("run job: host functions: %w", err)
-	}
-	cm, err := rt.CompileModule(ctx, bin)
-	if err != nil {
-		// Our validator accepted the module but wazero did not: still malformed.
-		return refused(&AdmissionError{Code: CodeMalformed, What: "rejected by the engine", Detail: err.Error()}), nil
-	}
-	mod, err := rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName("job").WithStartFunctions())
+func (p *poker) stop() {
+	p.abort.Set(1)
+	p.limit.Set(math.MaxInt64)
+}
+
+// runInstance instantiates cm in rt and runs its start function and _start.
+func runInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModule, s *runState, job Job, metered bool, poke *poker) (Outcome, error) {
+	ctx = withRunState(ctx, s)
+	// Anonymous instances: any number of them may live in one runtime at once.
+	mod, err := rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		// Active segments that do not fit trap during instantiation, before any code runs.
 		if strings.Contains(err.Error(), "out of bounds") {
@@ -268,19 +405,21 @@ func (r *Runner) executeNow(ctx context.Context, job Job, bin []byte, metered, c
 		}
 		return Outcome{}, fmt.Errorf("run job: instantiate: %w", err)
 	}
+	defer mod.Close(ctx)
 	var fuel, status api.MutableGlobal
 	if metered {
 		fuel, _ = mod.ExportedGlobal(exportFuel).(api.MutableGlobal)
 		status, _ = mod.ExportedGlobal(exportStatus).(api.MutableGlobal)
-		if fuel == nil || status == nil {
+		limit, _ := mod.ExportedGlobal(exportLimit).(api.MutableGlobal)
+		abort, _ := mod.ExportedGlobal(exportAbort).(api.MutableGlobal)
+		if fuel == nil || status == nil || limit == nil || abort == nil {
 			return Outcome{}, errors.New("run job: instrumented module lacks its fuel globals")
 		}
 		fuel.Set(job.Fuel)
 		s.fuel = fuel
-	}
-
-	if poke != nil && fuel != nil {
-		poke.set(fuel)
+		if poke != nil {
+			poke.set(limit, abort)
+		}
 	}
 
 	var callErr error
@@ -304,6 +443,8 @@ func (r *Runner) executeNow(ctx context.Context, job Job, bin []byte, metered, c
 		o.Class, o.Code = ClassExit, exit.code
 	case errors.Is(callErr, errOutputOverflow):
 		o.Class = ClassOverflow
+	case status != nil && status.Get() == statusAbort:
+		return Outcome{}, errAborted
 	case status != nil && status.Get() == statusFuel:
 		o.Class, o.FuelUsed = ClassOutOfFuel, job.Fuel
 	case status != nil && status.Get() == statusDepth:

@@ -82,13 +82,29 @@ var (
 	i64 = api.ValueTypeI64
 )
 
-// instantiateWASI installs the 16 functions of WIRE §6 for one run. Each charges
-// its fuel before returning, or before unwinding on proc_exit and output overflow.
-func instantiateWASI(ctx context.Context, rt wazero.Runtime, s *runState) error {
+// runStateKey carries a run's *runState in the context its guest is called with;
+// wazero hands that context to every host call, so one WASI host module in a
+// shared runtime serves every run.
+type runStateKey struct{}
+
+func withRunState(ctx context.Context, s *runState) context.Context {
+	return context.WithValue(ctx, runStateKey{}, s)
+}
+
+// instantiateWASI installs the 16 functions of WIRE §6 in rt. Each finds its run
+// in the call's context and charges its fuel before returning, or before
+// unwinding on proc_exit and output overflow.
+func instantiateWASI(ctx context.Context, rt wazero.Runtime) error {
 	b := rt.NewHostModuleBuilder(wasiModule)
 	for _, h := range hostFuncs {
 		h := h
 		fn := func(ctx context.Context, mod api.Module, stack []uint64) {
+			s, ok := ctx.Value(runStateKey{}).(*runState)
+			if !ok {
+				// Only the runner calls guests, always with a run state; a
+				// call without one is a bug here, not a guest's doing.
+				panic("wasm: host call without a run state")
+			}
 			errno, moved := h.fn(s, mod.Memory(), stack)
 			if errno != errnoSuccess {
 				moved = 0
