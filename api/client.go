@@ -180,6 +180,13 @@ func (c *Client) Account(ctx context.Context, a msg.Account) (Account, error) {
 	return v, c.get(ctx, "/v1/accounts/"+a.String(), nil, &v)
 }
 
+// AccountHistory calls GET /v1/accounts/{account}/history for epochs from..to.
+func (c *Client) AccountHistory(ctx context.Context, a msg.Account, from, to uint64) ([]AccountEpoch, error) {
+	var v []AccountEpoch
+	q := url.Values{"from": {strconv.FormatUint(from, 10)}, "to": {strconv.FormatUint(to, 10)}}
+	return v, c.get(ctx, "/v1/accounts/"+a.String()+"/history", q, &v)
+}
+
 // Params calls GET /v1/params.
 func (c *Client) Params(ctx context.Context) ([]Param, error) {
 	var v []Param

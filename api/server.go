@@ -37,6 +37,9 @@ type Backend interface {
 	Blob(ctx context.Context, id msg.ID) ([]byte, error)
 	PutBlob(ctx context.Context, content []byte) (msg.ID, error)
 	Account(ctx context.Context, a msg.Account) (Account, error)
+	// AccountHistory gives the account's balances after each computed epoch from..to
+	// inclusive (clamped to what is computed).
+	AccountHistory(ctx context.Context, a msg.Account, from, to uint64) ([]AccountEpoch, error)
 	Params(ctx context.Context) ([]Param, error)
 	Post(ctx context.Context, id msg.ID) (Post, error)
 	Pool(ctx context.Context, id msg.ID) (Pool, error)
@@ -77,6 +80,7 @@ func NewServer(b Backend, gatherer prometheus.Gatherer, log *slog.Logger) *Serve
 	m.HandleFunc("PUT /v1/blobs", s.putBlob)
 	m.HandleFunc("POST /v1/blobs", s.putBlob)
 	m.HandleFunc("GET /v1/accounts/{account}", s.account)
+	m.HandleFunc("GET /v1/accounts/{account}/history", s.accountHistory)
 	m.HandleFunc("GET /v1/params", s.params)
 	m.HandleFunc("GET /v1/posts/{id}", s.post)
 	m.HandleFunc("GET /v1/pools/{id}", s.pool)
@@ -337,6 +341,48 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := s.b.Account(r.Context(), a)
+	s.answer(w, r, v, err)
+}
+
+// accountHistory serves ?from=&to= (default: the newest 20 computed epochs).
+func (s *Server) accountHistory(w http.ResponseWriter, r *http.Request) {
+	a, err := msg.ParseAccount(r.PathValue("account"))
+	if err != nil {
+		s.fail(w, r, badRequest("%q is not an account (a 12D3KooW… peer id): %v", r.PathValue("account"), err))
+		return
+	}
+	st, err := s.b.Status(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if st.Computed == nil {
+		s.reply(w, http.StatusOK, []AccountEpoch{})
+		return
+	}
+	q := r.URL.Query()
+	to := *st.Computed
+	if v := q.Get("to"); v != "" {
+		if to, err = strconv.ParseUint(v, 10, 64); err != nil {
+			s.fail(w, r, badRequest("to=%q is not an epoch number", v))
+			return
+		}
+	}
+	from := uint64(0)
+	if to >= 19 {
+		from = to - 19
+	}
+	if v := q.Get("from"); v != "" {
+		if from, err = strconv.ParseUint(v, 10, 64); err != nil {
+			s.fail(w, r, badRequest("from=%q is not an epoch number", v))
+			return
+		}
+	}
+	if from > to || to-from >= 10000 {
+		s.fail(w, r, badRequest("from %d, to %d: want from ≤ to and at most 10,000 epochs", from, to))
+		return
+	}
+	v, err := s.b.AccountHistory(r.Context(), a, from, to)
 	s.answer(w, r, v, err)
 }
 

@@ -150,6 +150,18 @@ type Account struct {
 	Gateway       bool    `json:"gateway"`
 }
 
+// AccountEpoch is one entry of GET /v1/accounts/{account}/history: the account's
+// balances in the state after one computed epoch.
+type AccountEpoch struct {
+	Epoch         uint64 `json:"epoch"`
+	Live          bool   `json:"live"`
+	Settled       bool   `json:"settled"`
+	RepMicro      uint64 `json:"rep_micro"`
+	RepLocked     uint64 `json:"rep_locked_micro"`
+	CreditsFree   uint64 `json:"credits_free_micro"`
+	CreditsFrozen uint64 `json:"credits_frozen_micro"`
+}
+
 // Param is one entry of GET /v1/params.
 type Param struct {
 	ID    uint64 `json:"id"`

@@ -366,6 +366,27 @@ func (n *Node) Account(ctx context.Context, a msg.Account) (api.Account, error) 
 		Gateway: n.gen.IsGateway(a)}, nil
 }
 
+// AccountHistory implements api.Backend from the per-epoch states the ledger keeps.
+func (n *Node) AccountHistory(ctx context.Context, a msg.Account, from, to uint64) ([]api.AccountEpoch, error) {
+	out := []api.AccountEpoch{}
+	err := n.do(ctx, func() {
+		for k := from; k <= to; k++ {
+			r, ok := n.led.Epoch(k)
+			if !ok {
+				break
+			}
+			b := r.State.Rep(a)
+			free, frozen := r.State.Credits(a)
+			out = append(out, api.AccountEpoch{Epoch: k, Live: r.Batch.Live, Settled: r.Settled, RepMicro: b.Bal,
+				RepLocked: b.Locked, CreditsFree: free, CreditsFrozen: frozen})
+			if k == to {
+				break
+			}
+		}
+	})
+	return out, loopErr(err)
+}
+
 // Params implements api.Backend.
 func (n *Node) Params(ctx context.Context) ([]api.Param, error) {
 	st, _ := n.latest()

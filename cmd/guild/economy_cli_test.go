@@ -396,6 +396,20 @@ func TestEconomyCLI(t *testing.T) {
 	if out, _, err = e.cli(t, "rep", "--history", "50"); err != nil || !strings.Contains(out, forced.ID+" (no effect): ") {
 		t.Fatalf("rep history text: %v\n%s", err, out)
 	}
+	// The balance history shows the stake being locked by the vote.
+	var h repResult
+	e.cliJSON(t, &h, "rep", "--history", "50")
+	unlocked, locked := false, false
+	for _, b := range h.Balances {
+		unlocked = unlocked || b.RepLocked == 0
+		locked = locked || b.RepLocked == 2_500_000
+	}
+	if !unlocked || !locked || len(h.Balances) < 2 {
+		t.Fatalf("balance history %+v: want epochs before and after the 2.5 REP lock", h.Balances)
+	}
+	if !strings.Contains(out, "(locked 2.5)") {
+		t.Fatalf("rep history text lacks the locked balance:\n%s", out)
+	}
 	out, _, err = e.cli(t, "pool", "show", open.Pool)
 	if err != nil || !strings.Contains(out, "2.5 REP for") {
 		t.Fatalf("pool show text: %v\n%s", err, out)

@@ -21,6 +21,8 @@ type repResult struct {
 	// HistoryFrom..HistoryTo are the computed epochs scanned (absent when none).
 	HistoryFrom *uint64 `json:"history_from,omitempty"`
 	HistoryTo   *uint64 `json:"history_to,omitempty"`
+	// Balances are the account's balances after each scanned epoch, oldest first.
+	Balances []api.AccountEpoch `json:"balances"`
 }
 
 // repNoEffect is one message without effect, with the epoch whose batch held it.
@@ -74,14 +76,16 @@ running node's own account.
             two messages at one seq: REP burned, credits frozen), misbehaver
             (signed two checkpoints for one epoch).
 
-  history   the account's messages that had no effect (or only part of it) in the
-            last --history computed epochs (default 10; 0 skips it), with the
-            reason: a vote refused, a pool that did not open, a citation dropped.
+  history   over the last --history computed epochs (default 10; 0 skips it): the
+            balances after each epoch where they changed (a pool resolved, a
+            stake locked, the salary paid, decay), and the account's messages
+            that had no effect (or only part of it), with the reason: a vote
+            refused, a pool that did not open, a citation dropped.
 
 What the node's API does not serve yet: a list of the account's open votes (see a
-pool's votes with 'guild pool show POOL') and its balance history across epochs.
---json prints the API's account row (amounts in micro-units), rep_free_micro and
-no_effect.`,
+pool's votes with 'guild pool show POOL').
+--json prints the API's account row (amounts in micro-units), rep_free_micro,
+balances (one row per scanned epoch) and no_effect.`,
 		Example: `  guild rep
   guild rep 12D3KooWAbc…
   guild rep alice.key --json`,
@@ -110,13 +114,17 @@ no_effect.`,
 			if err != nil {
 				return f.clientError(err)
 			}
-			res := repResult{Account: a, RepFree: a.RepMicro - min(a.RepLocked, a.RepMicro), NoEffect: []repNoEffect{}}
+			res := repResult{Account: a, RepFree: a.RepMicro - min(a.RepLocked, a.RepMicro), NoEffect: []repNoEffect{},
+				Balances: []api.AccountEpoch{}}
 			if history > 0 && a.Epoch != nil {
 				ne, from, err := noEffectHistory(cmd, c, who, *a.Epoch, history)
 				if err != nil {
 					return f.clientError(err)
 				}
 				res.NoEffect, res.HistoryFrom, res.HistoryTo = ne, &from, a.Epoch
+				if res.Balances, err = c.AccountHistory(cmd.Context(), who, from, *a.Epoch); err != nil {
+					return f.clientError(err)
+				}
 			}
 			if f.asJSON {
 				return printJSON(cmd, res)
@@ -145,7 +153,18 @@ no_effect.`,
 			}
 			fmt.Fprintf(w, "standing  %s\n", strings.Join(fl, ", "))
 			if res.HistoryFrom != nil {
-				fmt.Fprintf(w, "history   epochs %d–%d: %d message(s) without full effect\n", *res.HistoryFrom, *res.HistoryTo, len(res.NoEffect))
+				fmt.Fprintf(w, "history   epochs %d–%d (a line where REP or credits changed):\n", *res.HistoryFrom, *res.HistoryTo)
+				var prev *api.AccountEpoch
+				for i := range res.Balances {
+					b := &res.Balances[i]
+					if prev == nil || b.RepMicro != prev.RepMicro || b.RepLocked != prev.RepLocked ||
+						b.CreditsFree != prev.CreditsFree || b.CreditsFrozen != prev.CreditsFrozen {
+						fmt.Fprintf(w, "  epoch %-5d REP %s (locked %s)  credits %s free, %s frozen\n", b.Epoch,
+							formatMicro(b.RepMicro), formatMicro(b.RepLocked), formatMicro(b.CreditsFree), formatMicro(b.CreditsFrozen))
+					}
+					prev = b
+				}
+				fmt.Fprintf(w, "          %d message(s) without full effect in these epochs\n", len(res.NoEffect))
 				for _, ne := range res.NoEffect {
 					what := "no effect"
 					if ne.Partial {
@@ -158,7 +177,7 @@ no_effect.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().Uint64Var(&history, "history", 10, "scan this many of the newest computed epochs for the account's messages without effect")
+	cmd.Flags().Uint64Var(&history, "history", 10, "show balances over, and messages without effect in, this many of the newest computed epochs")
 	cmd.Flags().Lookup("json").Usage = "print the result as JSON (amounts in micro-units)"
 	usageFlagErrors(cmd)
 	return cmd
