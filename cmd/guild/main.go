@@ -1,5 +1,3 @@
-// Command guild is the one binary of the Guild network: a peer node, a local
-// devnet, and the client commands that experts, requesters and members use.
 package main
 
 import (
