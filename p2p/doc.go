@@ -28,5 +28,5 @@
 //	h.Want(missingIDs...)         // orphans' ancestors, unheld checkpoint heads
 //	h.FetchBlob(ctx, id)          // provider search over connected peers
 //
-// Wire frames of both stream protocols: docs/protocol-p2p.md.
+// Wire frames of both stream protocols: docs/protocol.md (peer-to-peer).
 package p2p

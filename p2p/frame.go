@@ -11,7 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 )
 
-// Frame types of /guild/sync/1.0.0 and /guild/blob/1.0.0 (docs/protocol-p2p.md).
+// Frame types of /guild/sync/1.0.0 and /guild/blob/1.0.0 (docs/protocol.md (peer-to-peer)).
 const (
 	frameDigest byte = 0x01 // sync request: 256 bucket hashes
 	frameHeads  byte = 0x02 // sync response: frontier entries of differing buckets

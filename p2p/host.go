@@ -78,7 +78,7 @@ type penalty struct {
 	at     time.Time
 }
 
-// Score thresholds (docs/rationale/p2p.md). One invalid envelope costs
+// Score thresholds (docs/rationale.md (p2p)). One invalid envelope costs
 // InvalidWeight·n² in P4, so the third one from a peer with no positive
 // score drops it under GraylistThreshold.
 const (

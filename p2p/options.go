@@ -13,7 +13,7 @@ import (
 )
 
 // Defaults. Every limit is an explicit number so an operator can reason
-// about a node's worst case; docs/rationale/p2p.md says why each is what it is.
+// about a node's worst case; docs/rationale.md (p2p) says why each is what it is.
 const (
 	DefaultSyncInterval  = 30 * time.Second // periodic anti-entropy round
 	DefaultStreamTimeout = 20 * time.Second // deadline for each frame read or write

@@ -87,7 +87,7 @@ func (s *Set) Validate() error {
 	return s.validateCross()
 }
 
-// cross-parameter bounds of WIRE §7 (and the decisions in docs/rationale/economy.md).
+// cross-parameter bounds of WIRE §7 (and the decisions in docs/rationale.md (economy)).
 func (s *Set) validateCross() error {
 	v := &s.v
 	cross := func(id ID, rule string) error {

@@ -1,7 +1,7 @@
 // Package state is Guild's deterministic machine: Apply(state, k, batch, in) turns the
 // state after epoch k−1 and the agreed batch of epoch k into the state after k
 // (SPEC §4 "Applying a batch"), and Root gives the state root of WIRE §4 (row layouts:
-// docs/protocol-state.md).
+// docs/protocol.md (State root)).
 //
 // The package is pure: no clock, I/O, goroutines, floats or map-order dependence. It
 // composes the domain ledgers (reputation, credits, forum, pool, params) in the phases

@@ -376,7 +376,7 @@ const (
 	totEquivPend   = 22
 )
 
-// totalsRows: [key, value] rows by ascending key; see docs/protocol-state.md.
+// totalsRows: [key, value] rows by ascending key; see docs/protocol.md (State root).
 func (s *State) totalsRows(e *rowEnc) {
 	t := s.rep.Totals()
 	c := s.cr.Totals()

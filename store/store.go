@@ -30,7 +30,7 @@ const (
 // Pebble charges its memtables (up to two of memTableSize while one is
 // flushed) against the block cache. With pebble's own defaults (8 MiB cache,
 // 4 MiB memtables) that leaves no room for blocks at all, and every read goes
-// to the file system; see docs/rationale/store.md.
+// to the file system; see docs/rationale.md (store).
 const (
 	DefaultCacheSize = 96 << 20
 	memTableSize     = 16 << 20

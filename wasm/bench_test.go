@@ -14,7 +14,7 @@ import (
 // rounds, instantiation included) from compiled code kept in a runtime, in four
 // variants interleaved so that load on the machine hits them alike: Instrument's
 // code, the reference instrumentation (one charge per basic block, no
-// optimisation: the code before the optimisations of docs/perf/wasm.md), the
+// optimisation: the code before the optimisations of docs/perf.md (wasm)), the
 // un-instrumented module, and the un-instrumented module in a runtime with
 // WithCloseOnContextDone.
 //

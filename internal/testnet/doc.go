@@ -9,7 +9,7 @@
 // waits until the nodes are quiescent: every fired tick has been handled (the node
 // armed its next timer), every delivery, fetch and sync it started has returned, and
 // every message a node signed has reached its transport. What happens inside one
-// instant still runs concurrently (see docs/rationale/testnet.md for how
+// instant still runs concurrently (see docs/rationale.md (testnet) for how
 // deterministic that is).
 //
 // A test typically does:
