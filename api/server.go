@@ -184,40 +184,50 @@ func (s *Server) heads(w http.ResponseWriter, r *http.Request) {
 // maxEpochList bounds one GET /v1/epochs answer.
 const maxEpochList = 1000
 
-func (s *Server) epochs(w http.ResponseWriter, r *http.Request) {
+// epochRange reads ?from=&to= for the list endpoints: by default the newest 20
+// computed epochs, at most maxEpochList. ok is false when an error was sent or no
+// epoch is computed yet (then an empty list was sent).
+func (s *Server) epochRange(w http.ResponseWriter, r *http.Request) (from, to uint64, ok bool) {
 	q := r.URL.Query()
 	st, err := s.b.Status(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return 0, 0, false
 	}
 	if st.Computed == nil {
-		s.reply(w, http.StatusOK, []Epoch{})
-		return
+		s.reply(w, http.StatusOK, []struct{}{})
+		return 0, 0, false
 	}
-	to := *st.Computed
+	to = *st.Computed
 	if v := q.Get("to"); v != "" {
 		if to, err = strconv.ParseUint(v, 10, 64); err != nil {
 			s.fail(w, r, badRequest("to=%q is not an epoch number", v))
-			return
+			return 0, 0, false
 		}
 	}
-	from := uint64(0)
 	if to >= 19 {
 		from = to - 19
 	}
 	if v := q.Get("from"); v != "" {
 		if from, err = strconv.ParseUint(v, 10, 64); err != nil {
 			s.fail(w, r, badRequest("from=%q is not an epoch number", v))
-			return
+			return 0, 0, false
 		}
 	}
 	if from > to {
 		s.fail(w, r, badRequest("from %d > to %d", from, to))
-		return
+		return 0, 0, false
 	}
 	if to-from >= maxEpochList {
 		s.fail(w, r, badRequest("at most %d epochs per request", maxEpochList))
+		return 0, 0, false
+	}
+	return from, to, true
+}
+
+func (s *Server) epochs(w http.ResponseWriter, r *http.Request) {
+	from, to, ok := s.epochRange(w, r)
+	if !ok {
 		return
 	}
 	v, err := s.b.Epochs(r.Context(), from, to)
@@ -344,42 +354,15 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, v, err)
 }
 
-// accountHistory serves ?from=&to= (default: the newest 20 computed epochs).
+// accountHistory serves ?from=&to= like /v1/epochs.
 func (s *Server) accountHistory(w http.ResponseWriter, r *http.Request) {
 	a, err := msg.ParseAccount(r.PathValue("account"))
 	if err != nil {
 		s.fail(w, r, badRequest("%q is not an account (a 12D3KooW… peer id): %v", r.PathValue("account"), err))
 		return
 	}
-	st, err := s.b.Status(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if st.Computed == nil {
-		s.reply(w, http.StatusOK, []AccountEpoch{})
-		return
-	}
-	q := r.URL.Query()
-	to := *st.Computed
-	if v := q.Get("to"); v != "" {
-		if to, err = strconv.ParseUint(v, 10, 64); err != nil {
-			s.fail(w, r, badRequest("to=%q is not an epoch number", v))
-			return
-		}
-	}
-	from := uint64(0)
-	if to >= 19 {
-		from = to - 19
-	}
-	if v := q.Get("from"); v != "" {
-		if from, err = strconv.ParseUint(v, 10, 64); err != nil {
-			s.fail(w, r, badRequest("from=%q is not an epoch number", v))
-			return
-		}
-	}
-	if from > to || to-from >= 10000 {
-		s.fail(w, r, badRequest("from %d, to %d: want from ≤ to and at most 10,000 epochs", from, to))
+	from, to, ok := s.epochRange(w, r)
+	if !ok {
 		return
 	}
 	v, err := s.b.AccountHistory(r.Context(), a, from, to)
