@@ -64,11 +64,6 @@ func (l *logb) post(author msg.Account, ts uint64, parents ...*Message) *Message
 	return l.mk(author, l.latest[author], ts, nil, parents...)
 }
 
-// fork adds a message of author on top of prev (nil: a second seq-1 message).
-func (l *logb) fork(author msg.Account, prev *Message, ts uint64) *Message {
-	return l.mk(author, prev, ts, nil)
-}
-
 // cp appends a checkpoint for epoch k listing heads.
 func (l *logb) cp(author msg.Account, k, ts uint64, heads ...*Message) *Message {
 	return l.mk(author, l.latest[author], ts, cpInfo(k, heads...))

@@ -339,13 +339,3 @@ func (b *blobService) providers(ctx context.Context, id msg.ID) []peer.ID {
 	}
 	return out
 }
-
-// haveRaw is have without our own slot limit (tests of the serving side).
-func (b *blobService) haveRaw(ctx context.Context, p peer.ID, id msg.ID) (bool, int64, error) {
-	s, err := b.h.h.NewStream(ctx, p, BlobProtocol)
-	if err != nil {
-		return false, 0, err
-	}
-	defer s.Close()
-	return b.haveOn(newFrameConn(s, b.h.cfg.maxFrame, b.h.cfg.streamTimeout), id)
-}

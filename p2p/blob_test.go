@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/guild-net/guild/msg"
 	"github.com/guild-net/guild/store"
 )
@@ -165,4 +167,14 @@ func TestBlobServerLimitsConcurrentRequestsPerPeer(t *testing.T) {
 			t.Errorf("fetch %d: %v", i, err)
 		}
 	}
+}
+
+// haveRaw is have without our own slot limit (the serving side's limit is what these tests probe).
+func (b *blobService) haveRaw(ctx context.Context, p peer.ID, id msg.ID) (bool, int64, error) {
+	s, err := b.h.h.NewStream(ctx, p, BlobProtocol)
+	if err != nil {
+		return false, 0, err
+	}
+	defer s.Close()
+	return b.haveOn(newFrameConn(s, b.h.cfg.maxFrame, b.h.cfg.streamTimeout), id)
 }

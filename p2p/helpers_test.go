@@ -3,7 +3,6 @@ package p2p
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -100,17 +99,6 @@ func (n *chainNode) admitLocked(env *msg.Envelope) (Outcome, store.Ticket) {
 		n.admitLocked(k)
 	}
 	return Outcome{Verdict: Accept}, t
-}
-
-// orphans counts the envelopes waiting for an ancestor.
-func (n *chainNode) orphans() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	c := 0
-	for _, w := range n.waiting {
-		c += len(w)
-	}
-	return c
 }
 
 func (n *chainNode) IngestBatch(ctx context.Context, from peer.ID, envs [][]byte) []Outcome {
@@ -326,8 +314,6 @@ func hasAll(n *chainNode, envs []*msg.Envelope) bool {
 	}
 	return true
 }
-
-var errStop = errors.New("stop")
 
 func openBenchStore(tb testing.TB) *store.Store {
 	tb.Helper()

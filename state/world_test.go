@@ -103,23 +103,6 @@ func (w *world) seal(t fataler, author string, p msg.Payload) *msg.Envelope {
 	return e
 }
 
-// sealFork signs a second message at an already used seq: fork evidence.
-func (w *world) sealAt(t fataler, author string, seq uint64, p msg.Payload) *msg.Envelope {
-	t.Helper()
-	k := w.key(author)
-	b := msg.Body{Network: w.net, Seq: seq, Lamport: max(seq, 1), TsMs: w.gen.GenesisTsMs + w.epoch*w.gen.EpochMs()}
-	if seq > 1 {
-		var prev msg.ID
-		prev[0] = 1
-		b.Prev = &prev
-	}
-	e, err := msg.Seal(k, b, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
 func (w *world) name(a msg.Account) string {
 	if n, ok := w.accts[a]; ok {
 		return n

@@ -60,10 +60,9 @@ func (l *Log) Blob(id msg.ID) ([]byte, bool) {
 }
 
 type chain struct {
-	key      ed25519.PrivateKey
-	seq      uint64
-	prev     *msg.Envelope
-	branches [][2]*msg.Envelope // forking witness: the second branch's tip
+	key  ed25519.PrivateKey
+	seq  uint64
+	prev *msg.Envelope
 }
 
 // Generate builds the log for c.
