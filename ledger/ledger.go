@@ -60,7 +60,10 @@ type Ledger struct {
 	maxCP    uint64
 	anyCP    bool
 	network  msg.ID // seed_{−1}
-	replay   bool   // inside IngestAdmitted: listed messages need no promotion
+	// settleFrom and firstUnsettled bound the epochs settle must look at again.
+	settleFrom     uint64
+	firstUnsettled uint64
+	replay         bool // inside IngestAdmitted: listed messages need no promotion
 }
 
 // ErrEngine reports a broken contract between the dag and the epoch engine: a bug.
@@ -77,7 +80,7 @@ func New(g *genesis.Genesis, o Options) (*Ledger, error) {
 		return nil, err
 	}
 	return &Ledger{gen: g, cfg: cfg, opts: o, dag: dag.New(o.DAG), eng: epoch.NewEngine(cfg), genesis: st,
-		dirty: math.MaxUint64, network: g.NetworkID()}, nil
+		dirty: math.MaxUint64, network: g.NetworkID(), settleFrom: math.MaxUint64}, nil
 }
 
 // Genesis gives the network's genesis.
@@ -156,13 +159,21 @@ func (l *Ledger) feed(added []*dag.Node) error {
 				rest = append(rest, n)
 				continue
 			}
+			forked := l.eng.Forked(m.Author)
 			d, err := l.eng.Add(m)
 			if err != nil {
 				return fmt.Errorf("%w: %s: %v", ErrEngine, n.ID().Short(), err)
 			}
 			l.dirty = min(l.dirty, d)
 			progress = true
+			if !forked && l.eng.Forked(m.Author) {
+				// Fork evidence against a witness unsettles every epoch it witnesses.
+				l.settleFrom = 0
+			}
 			if m.Checkpoint != nil {
+				// A checkpoint for j can list a head not held, or add support outside a
+				// cut, for epochs j and later only.
+				l.settleFrom = min(l.settleFrom, m.Checkpoint.Epoch)
 				l.maxCP, l.anyCP = max(l.maxCP, m.Checkpoint.Epoch), true
 				if !l.replay {
 					l.promoteListed(m.Checkpoint.Heads)
@@ -262,6 +273,7 @@ func (l *Ledger) Advance(target uint64) error {
 	l.newHeads = append(l.newHeads, l.eng.TakeNewHeads()...)
 	stop := epoch.NewStopRule(slices.Clone(l.newHeads))
 	stopped := false
+	l.settleFrom = min(l.settleFrom, from)
 	for k := from; k <= target; k++ {
 		prev := l.genesis
 		prevSeed := l.network
@@ -320,18 +332,35 @@ func (l *Ledger) Advance(target uint64) error {
 	return nil
 }
 
-// settle recomputes the settled flags from the first epoch that may have changed.
+// settle recomputes the settled flags from the first epoch that may have changed:
+// the first one not settled before, the first recomputed, the earliest epoch of a
+// checkpoint added since, or 0 after new fork evidence. An epoch's flag depends on
+// the held messages only through these (a non-checkpoint message can only resolve a
+// missing listed head, which the first unsettled epoch already waits for), so the
+// settled prefix before them stands, and a long-running node does not re-examine
+// every epoch since genesis on each Advance.
 func (l *Ledger) settle() {
-	prev := true
-	for k, r := range l.epochs {
-		ws, err := l.prevState(uint64(k)).Witnesses(uint64(k))
+	from := min(l.settleFrom, l.firstUnsettled, uint64(len(l.epochs)))
+	l.settleFrom = math.MaxUint64
+	l.settleRange(from)
+}
+
+// settleRange recomputes the settled flags of epochs from on.
+func (l *Ledger) settleRange(from uint64) {
+	prev := from == 0 || l.epochs[from-1].Settled
+	l.firstUnsettled = uint64(len(l.epochs))
+	for k := from; k < uint64(len(l.epochs)); k++ {
+		r := l.epochs[k]
+		ws, err := l.prevState(k).Witnesses(k)
 		if err != nil {
 			r.Settled = false
-			prev = false
-			continue
+		} else {
+			r.Settled = l.eng.Settled(k, ws, r.Cut, prev)
 		}
-		r.Settled = l.eng.Settled(uint64(k), ws, r.Cut, prev)
 		prev = r.Settled
+		if !prev {
+			l.firstUnsettled = min(l.firstUnsettled, k)
+		}
 	}
 }
 

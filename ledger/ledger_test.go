@@ -12,11 +12,12 @@ import (
 
 // epochSummary is what must be identical across nodes fed the same set.
 type epochSummary struct {
-	batch msg.ID
-	n     int
-	live  bool
-	seed  msg.ID
-	root  msg.ID
+	batch   msg.ID
+	n       int
+	live    bool
+	seed    msg.ID
+	root    msg.ID
+	settled bool
 }
 
 func summarize(t testing.TB, l *Ledger) []epochSummary {
@@ -24,7 +25,7 @@ func summarize(t testing.TB, l *Ledger) []epochSummary {
 	out := make([]epochSummary, l.Epochs())
 	for k := range out {
 		r, _ := l.Epoch(uint64(k))
-		out[k] = epochSummary{batch: r.Batch.Hash, n: len(r.Batch.IDs), live: r.Batch.Live, seed: r.Seed, root: r.Root()}
+		out[k] = epochSummary{batch: r.Batch.Hash, n: len(r.Batch.IDs), live: r.Batch.Live, seed: r.Seed, root: r.Root(), settled: r.Settled}
 	}
 	return out
 }
@@ -55,6 +56,18 @@ func feed(t testing.TB, log *simlog.Log, envs []*msg.Envelope, every int) *Ledge
 	}
 	if err := l.Advance(target(log)); err != nil {
 		t.Fatal(err)
+	}
+	// The settled flags, kept up incrementally, equal a recomputation from epoch 0.
+	flags := make([]bool, l.Epochs())
+	for k := range flags {
+		r, _ := l.Epoch(uint64(k))
+		flags[k] = r.Settled
+	}
+	l.settleRange(0)
+	for k := range flags {
+		if r, _ := l.Epoch(uint64(k)); r.Settled != flags[k] {
+			t.Fatalf("epoch %d: settled %v incrementally, %v from scratch", k, flags[k], r.Settled)
+		}
 	}
 	return l
 }
