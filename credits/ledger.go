@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math/bits"
 	"slices"
 
@@ -43,11 +44,11 @@ type refKey struct {
 
 // Ledger is the µcredit ledger. Use New.
 type Ledger struct {
-	free     map[msg.Account]uint64
+	free     *balances
 	frozen   map[msg.Account]uint64
 	frozenAt map[msg.Account]struct{} // accounts whose credits are frozen (equivocators)
 	escrow   map[msg.ID]Escrow
-	gateways map[msg.Account]struct{}
+	gateways map[msg.Account]struct{} // shared by every clone: written only by New
 	// used holds every deposit reference ever used: it only grows, so it is a
 	// persistent map, and a per-epoch Clone does not copy the network's deposit history.
 	used pmap.Map[refKey, struct{}]
@@ -61,7 +62,7 @@ type Ledger struct {
 // New gives an empty ledger that accepts deposits from the given genesis gateways.
 func New(gateways []msg.Account) *Ledger {
 	l := &Ledger{
-		free:     make(map[msg.Account]uint64),
+		free:     newBalances(),
 		frozen:   make(map[msg.Account]uint64),
 		frozenAt: make(map[msg.Account]struct{}),
 		escrow:   make(map[msg.ID]Escrow),
@@ -74,14 +75,17 @@ func New(gateways []msg.Account) *Ledger {
 	return l
 }
 
-// Clone gives an independent copy.
+// Clone gives an independent copy. Free balances are dense (see balances); the
+// frozen maps are copied wholesale (maps.Clone copies tables without rehashing), and
+// escrows, which come and go with pools, are re-inserted at their live size rather
+// than cloned with the capacity of their busiest epoch.
 func (l *Ledger) Clone() *Ledger {
 	return &Ledger{
-		free:        cloneMap(l.free),
-		frozen:      cloneMap(l.frozen),
-		frozenAt:    cloneMap(l.frozenAt),
+		free:        l.free.clone(),
+		frozen:      maps.Clone(l.frozen),
+		frozenAt:    maps.Clone(l.frozenAt),
 		escrow:      cloneMap(l.escrow),
-		gateways:    cloneMap(l.gateways),
+		gateways:    l.gateways,
 		used:        l.used.Clone(),
 		pot:         l.pot,
 		genesis:     l.genesis,
@@ -119,7 +123,7 @@ func (l *Ledger) IsGateway(g msg.Account) bool {
 }
 
 // Free gives a's spendable credits; Frozen its frozen credits.
-func (l *Ledger) Free(a msg.Account) uint64   { return l.free[a] }
+func (l *Ledger) Free(a msg.Account) uint64   { return l.free.get(a) }
 func (l *Ledger) Frozen(a msg.Account) uint64 { return l.frozen[a] }
 
 // IsFrozen reports whether a's credits are frozen.
@@ -147,7 +151,7 @@ func (l *Ledger) credit(a msg.Account, amount uint64) {
 		l.frozen[a] += amount
 		return
 	}
-	l.free[a] += amount
+	l.free.set(a, l.free.get(a)+amount)
 }
 
 // Genesis allocates credits to a.
@@ -207,8 +211,8 @@ func (l *Ledger) Withdraw(a, gateway msg.Account, amount uint64) error {
 	if !l.IsGateway(gateway) {
 		return fmt.Errorf("withdraw to %s: %w", gateway, ErrNotGateway)
 	}
-	if l.free[a] < amount {
-		return fmt.Errorf("withdraw %d by %s (free %d): %w", amount, a, l.free[a], ErrInsufficient)
+	if f := l.free.get(a); f < amount {
+		return fmt.Errorf("withdraw %d by %s (free %d): %w", amount, a, f, ErrInsufficient)
 	}
 	l.sub(a, amount)
 	l.withdrawals += amount
@@ -216,11 +220,7 @@ func (l *Ledger) Withdraw(a, gateway msg.Account, amount uint64) error {
 }
 
 func (l *Ledger) sub(a msg.Account, amount uint64) {
-	if n := l.free[a] - amount; n == 0 {
-		delete(l.free, a)
-	} else {
-		l.free[a] = n
-	}
+	l.free.set(a, l.free.get(a)-amount)
 }
 
 // Hold moves amount of owner's free credits into a new escrow id, all or nothing.
@@ -228,8 +228,8 @@ func (l *Ledger) Hold(id msg.ID, owner msg.Account, amount uint64) error {
 	if _, ok := l.escrow[id]; ok {
 		return fmt.Errorf("escrow %s: %w", id.Short(), ErrEscrowExists)
 	}
-	if l.free[owner] < amount {
-		return fmt.Errorf("escrow %d by %s (free %d): %w", amount, owner, l.free[owner], ErrInsufficient)
+	if f := l.free.get(owner); f < amount {
+		return fmt.Errorf("escrow %d by %s (free %d): %w", amount, owner, f, ErrInsufficient)
 	}
 	l.sub(owner, amount)
 	l.escrow[id] = Escrow{Owner: owner, Amount: amount}
@@ -296,8 +296,8 @@ func (l *Ledger) Freeze(a msg.Account) uint64 {
 		return 0
 	}
 	l.frozenAt[a] = struct{}{}
-	n := l.free[a]
-	delete(l.free, a)
+	n := l.free.get(a)
+	l.free.set(a, 0)
 	if n > 0 {
 		l.frozen[a] += n
 	}
@@ -312,9 +312,7 @@ func (l *Ledger) Check() error {
 		sum, c = bits.Add64(sum, v, 0)
 		carry += c
 	}
-	for _, v := range l.free {
-		add(v)
-	}
+	l.free.each(func(_ msg.Account, v uint64) { add(v) })
 	for _, v := range l.frozen {
 		add(v)
 	}
@@ -374,10 +372,8 @@ func sortedKeys[V any](m map[msg.Account]V) []msg.Account {
 
 // Accounts gives every account with credits or frozen status, by ascending account.
 func (l *Ledger) Accounts() []AccountRow {
-	seen := make(map[msg.Account]struct{}, len(l.free)+len(l.frozenAt))
-	for a := range l.free {
-		seen[a] = struct{}{}
-	}
+	seen := make(map[msg.Account]struct{}, l.free.len()+len(l.frozenAt))
+	l.free.each(func(a msg.Account, _ uint64) { seen[a] = struct{}{} })
 	for a := range l.frozenAt {
 		seen[a] = struct{}{}
 	}
@@ -385,9 +381,18 @@ func (l *Ledger) Accounts() []AccountRow {
 	out := make([]AccountRow, len(keys))
 	for i, a := range keys {
 		_, fz := l.frozenAt[a]
-		out[i] = AccountRow{Account: a, Free: l.free[a], Frozen: l.frozen[a], IsFrozen: fz}
+		out[i] = AccountRow{Account: a, Free: l.free.get(a), Frozen: l.frozen[a], IsFrozen: fz}
 	}
 	return out
+}
+
+// EscrowOwners gives the owners of the open escrows, as a new set.
+func (l *Ledger) EscrowOwners() map[msg.Account]struct{} {
+	m := make(map[msg.Account]struct{}, len(l.escrow))
+	for _, e := range l.escrow {
+		m[e.Owner] = struct{}{}
+	}
+	return m
 }
 
 // Escrows gives the open escrows by ascending id.

@@ -171,6 +171,24 @@ func New(cfg Config) *DAG {
 	}
 }
 
+// Reserve makes room for n more messages, so that a caller loading a known number of
+// stored messages does not pay for the id index growing step by step.
+func (d *DAG) Reserve(n int) {
+	d.nodes = reserve(d.nodes, n)
+}
+
+// reserve gives m, or a copy of it with room for n more keys.
+func reserve[K comparable, V any](m map[K]V, n int) map[K]V {
+	if n <= 0 {
+		return m
+	}
+	r := make(map[K]V, len(m)+n)
+	for k, v := range m {
+		r[k] = v
+	}
+	return r
+}
+
 // Ingest takes one envelope that passed msg.Decode. The checks run in this order:
 // duplicate, future (deferred), admission (ignored), ancestors present (orphan),
 // structure (accepted or rejected). nowMs is the caller's clock.
@@ -372,7 +390,7 @@ func (d *DAG) place(n *Node, anc []*Node) {
 	held := true
 	var err error
 	var maxLam, maxTs uint64
-	var tsFrom msg.ID
+	var tsFrom *Node // kept as a node, not an id: copying the id reads one more cache line of a cold envelope
 	if b.Prev != nil {
 		p := anc[0]
 		anc = anc[1:]
@@ -386,7 +404,7 @@ func (d *DAG) place(n *Node, anc []*Node) {
 			n.link = p
 		}
 		held = p.Held
-		maxLam, maxTs, tsFrom = pb.Lamport, pb.TsMs, p.Env.ID
+		maxLam, maxTs, tsFrom = pb.Lamport, pb.TsMs, p
 	}
 	for i, id := range b.Parents {
 		p := anc[i]
@@ -397,14 +415,14 @@ func (d *DAG) place(n *Node, anc []*Node) {
 		held = held && p.Held
 		maxLam = max(maxLam, pb.Lamport)
 		if pb.TsMs > maxTs {
-			maxTs, tsFrom = pb.TsMs, id
+			maxTs, tsFrom = pb.TsMs, p
 		}
 	}
 	if err == nil && b.Lamport != maxLam+1 {
 		err = &StructuralError{ErrLamport, fmt.Sprintf("%d, want %d", b.Lamport, maxLam+1)}
 	}
 	if err == nil && b.TsMs < maxTs {
-		err = &StructuralError{ErrTimestamp, fmt.Sprintf("%d < %d of %s", b.TsMs, maxTs, tsFrom.Short())}
+		err = &StructuralError{ErrTimestamp, fmt.Sprintf("%d < %d of %s", b.TsMs, maxTs, tsFrom.Env.ID.Short())}
 	}
 	if n.link != nil {
 		n.skip = d.ancestor(n.link, skipSeq(b.Seq))

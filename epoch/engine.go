@@ -32,18 +32,27 @@ type CheckpointInfo struct {
 // FromEnvelope converts a held envelope. For a checkpoint that carries a heads blob,
 // blobHeads is the decoded blob; otherwise it is ignored.
 func FromEnvelope(env *msg.Envelope, blobHeads []msg.Head) *Message {
-	m := &Message{ID: env.ID, Author: env.Body.Author, Seq: env.Body.Seq, Parents: env.Body.Parents, TsMs: env.Body.TsMs}
+	m := new(Message)
+	FillMessage(m, env, blobHeads)
+	return m
+}
+
+// FillMessage is FromEnvelope into m, for a caller that converts every message of a
+// log and reuses one Message: Add keeps nothing of it.
+func FillMessage(m *Message, env *msg.Envelope, blobHeads []msg.Head) {
+	*m = Message{ID: env.ID, Author: env.Body.Author, Seq: env.Body.Seq, Parents: env.Body.Parents, TsMs: env.Body.TsMs}
 	if env.Body.Prev != nil {
 		m.Prev = *env.Body.Prev
 	}
-	if cp, ok := env.Payload.(*msg.Checkpoint); ok {
-		heads := cp.Heads
-		if cp.HeadsBlob != nil {
-			heads = blobHeads
-		}
-		m.Checkpoint = &CheckpointInfo{Epoch: cp.Epoch, Heads: heads}
+	cp, ok := env.Payload.(*msg.Checkpoint)
+	if !ok {
+		return
 	}
-	return m
+	heads := cp.Heads
+	if cp.HeadsBlob != nil {
+		heads = blobHeads
+	}
+	m.Checkpoint = &CheckpointInfo{Epoch: cp.Epoch, Heads: heads}
 }
 
 // NoChange is the dirtyFrom Add returns when no cut, batch or liveness can have changed.
@@ -240,6 +249,19 @@ func NewEngine(cfg Config) *Engine {
 	}
 }
 
+// Reserve makes room for n more messages, so that a caller loading a known number of
+// stored messages does not pay for the id index growing step by step.
+func (e *Engine) Reserve(n int) {
+	if n <= 0 {
+		return
+	}
+	m := make(map[msg.ID]*node, len(e.byID)+n)
+	for k, v := range e.byID {
+		m[k] = v
+	}
+	e.byID = m
+}
+
 // Config gives the engine's parameters.
 func (e *Engine) Config() Config { return e.cfg }
 
@@ -260,20 +282,21 @@ func (e *Engine) Forked(a msg.Account) bool {
 // message twice is a no-op. dirtyFrom is the earliest epoch whose cut, batch or liveness can
 // differ because of it, or NoChange.
 func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
-	if _, dup := e.byID[m.ID]; dup {
-		return NoChange, nil
-	}
-	var prev *node
 	if m.Seq == 0 {
 		return NoChange, fmt.Errorf("message %s: seq 0: %w", m.ID.Short(), ErrNotStructural)
 	}
+	a := e.account(m.Author)
+	if e.find(a, m.Seq, m.ID) != nil {
+		return NoChange, nil
+	}
+	var prev *node
 	if m.Seq > 1 {
-		prev = e.byID[m.Prev]
+		prev = e.find(a, m.Seq-1, m.Prev)
 		if prev == nil {
+			if e.byID[m.Prev] != nil {
+				return NoChange, fmt.Errorf("message %s: prev is not the author's seq−1: %w", m.ID.Short(), ErrNotStructural)
+			}
 			return NoChange, fmt.Errorf("message %s: prev %s: %w", m.ID.Short(), m.Prev.Short(), ErrMissingAncestor)
-		}
-		if prev.a.id != m.Author || prev.seq != m.Seq-1 {
-			return NoChange, fmt.Errorf("message %s: prev is not the author's seq−1: %w", m.ID.Short(), ErrNotStructural)
 		}
 	}
 	parents := e.parentSlice(len(m.Parents))
@@ -286,13 +309,12 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 		if p == nil {
 			return NoChange, fmt.Errorf("message %s: parent %s: %w", m.ID.Short(), pid.Short(), ErrMissingAncestor)
 		}
-		if p.a.id == m.Author {
+		if p.a == a {
 			return NoChange, fmt.Errorf("message %s: parent by the same author: %w", m.ID.Short(), ErrNotStructural)
 		}
 		parents[i] = p
 		depth = max(depth, p.depth)
 	}
-	a := e.account(m.Author)
 	n := e.newNode()
 	*n = node{id: m.ID, a: a, seq: m.Seq, ts: m.TsMs, depth: depth + 1, prev: prev, parents: parents}
 	e.place(n)
@@ -401,6 +423,25 @@ func (e *Engine) checkpoint(n *node, c *CheckpointInfo) bool {
 		}
 	}
 	return changed
+}
+
+// find gives a's message at seq with the given id, if added. A message's id fixes its
+// author and seq, so for an author that never forked the only place to look is index
+// seq−1 of its one segment, in the small account table rather than the large id map.
+func (e *Engine) find(a *account, seq uint64, id msg.ID) *node {
+	if !a.forked {
+		if len(a.roots) == 0 {
+			return nil
+		}
+		if nodes := a.roots[0].seg.nodes; seq-1 < uint64(len(nodes)) && nodes[seq-1].id == id {
+			return nodes[seq-1]
+		}
+		return nil
+	}
+	if n := e.byID[id]; n != nil && n.a == a && n.seq == seq {
+		return n
+	}
+	return nil
 }
 
 // lookupHead finds a listed head. For an author that never forked, the node is at index

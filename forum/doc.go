@@ -4,6 +4,9 @@
 // citation edge's flow (µREP donated, net); and Propagate and leach, which move minted
 // REP along citations exactly as the pseudo-code of SPEC §7.2.
 //
-// Posts never change once added. Posts, values and flows live in persistent maps
-// (internal/pmap), so Clone is O(1) and a clone's writes copy only what they touch.
+// Posts never change once added and are never removed: each epoch's new posts are kept
+// in a private map until Seal files them into a sorted run, and runs, merged
+// geometrically, are shared by every later version. Values and flows live in
+// persistent maps (internal/pmap). So a sealed forum clones in O(log posts) and a
+// clone's writes copy only what they touch.
 package forum

@@ -90,9 +90,6 @@ type Post struct {
 	// evidence post).
 	Batch    uint64
 	Evidence bool
-
-	order   []int32               // citations: negatives first, then positives, each by target
-	weights []reputation.Weighted // authors by ppm, for splits
 }
 
 // Barred reports whether a may not vote in pools on this post: the signer of an
@@ -121,8 +118,15 @@ func (p *Post) BarredAccounts() []msg.Account {
 	return out
 }
 
-// AuthorWeights gives the authors as Split weights (shared; do not modify).
-func (p *Post) AuthorWeights() []reputation.Weighted { return p.weights }
+// AppendAuthorWeights appends the authors as Split weights (by ppm) to dst. A post
+// does not keep them: splits over a post's authors are rare next to posts, and the
+// callers have scratch to build them in.
+func (p *Post) AppendAuthorWeights(dst []reputation.Weighted) []reputation.Weighted {
+	for _, a := range p.Authors {
+		dst = append(dst, reputation.Weighted{Key: reputation.AccountKey(a.Account), W: a.PPM})
+	}
+	return dst
+}
 
 // FlowKey is one citation edge.
 type FlowKey struct {
@@ -131,16 +135,18 @@ type FlowKey struct {
 
 // Forum holds posts, values and flows. Use New.
 type Forum struct {
-	// Persistent maps: the state keeps a forum per epoch, and Clone must cost what an
-	// epoch changes, not the size of the forum.
-	posts pmap.Map[msg.ID, *Post]
+	// The state keeps a forum per epoch, so Clone must cost what an epoch changes, not
+	// the size of the forum: posts live in shared immutable runs (see postSet), values
+	// and flows in persistent maps.
+	posts postSet
 	value pmap.Map[msg.ID, uint64]
 	flow  pmap.Map[FlowKey, uint64]
 
 	// Scratch for Propagate; never shared between clones.
-	split  []reputation.Splitter
-	parts  [][]reputation.Weighted
-	author reputation.Splitter
+	split   []reputation.Splitter
+	parts   [][]reputation.Weighted
+	author  reputation.Splitter
+	weights []reputation.Weighted
 }
 
 func idHash(id msg.ID) uint64 { return pmap.Hash32(id) }
@@ -150,23 +156,28 @@ func flowHash(k FlowKey) uint64 { return pmap.Hash32(k.From) ^ bits.RotateLeft64
 // New gives an empty forum.
 func New() *Forum {
 	return &Forum{
-		posts: pmap.New[msg.ID, *Post](idHash),
 		value: pmap.New[msg.ID, uint64](idHash),
 		flow:  pmap.New[FlowKey, uint64](flowHash),
 	}
 }
 
-// Clone gives an independent copy in O(1): the maps are persistent, and posts never
-// change. A forum that is not being written may be cloned from several goroutines.
+// Clone gives an independent copy: the maps are persistent and posts never change, so
+// after Seal it costs O(log posts); posts added since Seal are copied. A forum that is
+// not being written may be cloned from several goroutines.
 func (f *Forum) Clone() *Forum {
-	return &Forum{posts: f.posts.Clone(), value: f.value.Clone(), flow: f.flow.Clone()}
+	return &Forum{posts: f.posts.clone(), value: f.value.Clone(), flow: f.flow.Clone()}
 }
 
+// Seal files the posts added since the last Seal into the shared runs, so that clones
+// no longer copy them. The state calls it at the end of each epoch; it changes no
+// content.
+func (f *Forum) Seal() { f.posts.seal() }
+
 // Get gives a post.
-func (f *Forum) Get(id msg.ID) (*Post, bool) { return f.posts.Get(id) }
+func (f *Forum) Get(id msg.ID) (*Post, bool) { return f.posts.get(id) }
 
 // Len gives the number of posts.
-func (f *Forum) Len() int { return f.posts.Len() }
+func (f *Forum) Len() int { return f.posts.n }
 
 // Value gives value[p]; Flow gives flow[(from, to)].
 func (f *Forum) Value(p msg.ID) uint64 {
@@ -208,7 +219,7 @@ func (f *Forum) Add(np NewPost, batch uint64, ps *params.Set) (Added, error) {
 	if np.ID == msg.Incinerator {
 		return rej(ErrIncineratorID, "")
 	}
-	if _, dup := f.posts.Get(np.ID); dup {
+	if _, dup := f.posts.get(np.ID); dup {
 		return rej(ErrDuplicate, "")
 	}
 	if detail, err := checkAuthors(np.Authors); err != nil {
@@ -239,7 +250,7 @@ func (f *Forum) Add(np NewPost, batch uint64, ps *params.Set) (Added, error) {
 			}
 			continue
 		}
-		t, ok := f.posts.Get(c.Target)
+		t, ok := f.posts.get(c.Target)
 		if !ok {
 			return rej(ErrUnknownTarget, c.Target.Short())
 		}
@@ -250,13 +261,20 @@ func (f *Forum) Add(np NewPost, batch uint64, ps *params.Set) (Added, error) {
 	if lim := ps.Get(params.RevaluationLimitPPM); sumAbs > lim {
 		return rej(ErrRevaluationLimit, fmt.Sprintf("%d > %d", sumAbs, lim))
 	}
-	p := &Post{
+	blk := f.posts.alloc()
+	p := &blk.post
+	*p = Post{
 		ID:        np.ID,
 		Signer:    np.Signer,
-		Authors:   slices.Clone(np.Authors),
 		Citations: slices.Clone(np.Citations),
 		Module:    np.Module,
 		Batch:     batch,
+	}
+	if len(np.Authors) == 1 {
+		blk.author[0] = np.Authors[0]
+		p.Authors = blk.author[:]
+	} else {
+		p.Authors = slices.Clone(np.Authors)
 	}
 	var res Added
 	if np.Params != nil {
@@ -266,8 +284,7 @@ func (f *Forum) Add(np NewPost, batch uint64, ps *params.Set) (Added, error) {
 			p.Params = np.Params.Clone()
 		}
 	}
-	p.prepare()
-	f.posts.Set(p.ID, p)
+	f.posts.add(p)
 	res.Post = p
 	return res, nil
 }
@@ -298,30 +315,11 @@ func checkAuthors(as []Author) (string, error) {
 	return "", nil
 }
 
-// prepare fixes the citation processing order and the author weights once.
-func (p *Post) prepare() {
-	p.order = make([]int32, 0, len(p.Citations))
-	for i, c := range p.Citations {
-		if c.Weight < 0 {
-			p.order = append(p.order, int32(i))
-		}
-	}
-	for i, c := range p.Citations {
-		if c.Weight > 0 {
-			p.order = append(p.order, int32(i))
-		}
-	}
-	p.weights = make([]reputation.Weighted, len(p.Authors))
-	for i, a := range p.Authors {
-		p.weights[i] = reputation.Weighted{Key: reputation.AccountKey(a.Account), W: a.PPM}
-	}
-}
-
 // AddEvidence records an evidence post created by the state (SPEC §8 step 5): the
 // winners as authors with equal weights, at most one citation (to the module post), and
 // no signer check. winners must be distinct; they are sorted here.
 func (f *Forum) AddEvidence(id msg.ID, winners []msg.Account, cite *Citation, batch uint64) (*Post, error) {
-	if _, dup := f.posts.Get(id); dup {
+	if _, dup := f.posts.get(id); dup {
 		return nil, &RejectError{Post: id, Err: ErrDuplicate}
 	}
 	ws := slices.Clone(winners)
@@ -335,13 +333,12 @@ func (f *Forum) AddEvidence(id msg.ID, winners []msg.Account, cite *Citation, ba
 		return nil, &RejectError{Post: id, Err: err, Detail: detail}
 	}
 	if cite != nil {
-		if _, ok := f.posts.Get(cite.Target); !ok {
+		if _, ok := f.posts.get(cite.Target); !ok {
 			return nil, &RejectError{Post: id, Err: ErrUnknownTarget, Detail: cite.Target.Short()}
 		}
 		p.Citations = []Citation{{Target: cite.Target, Weight: cite.Weight}}
 	}
-	p.prepare()
-	f.posts.Set(id, p)
+	f.posts.add(p)
 	return p, nil
 }
 
@@ -369,13 +366,12 @@ type FlowRow struct {
 
 // Rows gives the posts component by ascending post id.
 func (f *Forum) Rows() []PostRow {
-	out := make([]PostRow, 0, f.posts.Len())
-	f.posts.Range(func(_ msg.ID, p *Post) bool {
+	posts := f.posts.sorted()
+	out := make([]PostRow, 0, len(posts))
+	for _, p := range posts {
 		out = append(out, PostRow{ID: p.ID, Batch: p.Batch, Signer: p.Signer, Evidence: p.Evidence,
 			Authors: p.Authors, Citations: p.Citations, Module: p.Module, Params: p.Params, Value: f.Value(p.ID)})
-		return true
-	})
-	slices.SortFunc(out, func(x, y PostRow) int { return bytes.Compare(x.ID[:], y.ID[:]) })
+	}
 	return out
 }
 

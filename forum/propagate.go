@@ -22,7 +22,7 @@ func (f *Forum) Propagate(led *reputation.Ledger, p msg.ID, x, dmax uint64) erro
 	if led.Pending() < x {
 		return fmt.Errorf("propagate %s: %w", p.Short(), reputation.ErrInsufficientPending)
 	}
-	if _, ok := f.posts.Get(p); !ok {
+	if _, ok := f.posts.get(p); !ok {
 		return fmt.Errorf("propagate %s: %w", p.Short(), ErrNoPost)
 	}
 	for len(f.split) < int(dmax)+2 {
@@ -36,11 +36,16 @@ func (f *Forum) propagate(led *reputation.Ledger, p msg.ID, x, d, dmax uint64) e
 	if x == 0 {
 		return nil
 	}
-	post, _ := f.posts.Get(p)
+	post, _ := f.posts.get(p)
 	var out uint64
-	if d < dmax {
-		for _, i := range post.order {
-			c := post.Citations[i]
+	// Citations negatives first, then positives, each by ascending target (Citations
+	// ascend by target; a zero weight, which only an evidence post can carry, moves
+	// nothing).
+	for pass := 0; pass < 2 && d < dmax; pass++ {
+		for _, c := range post.Citations {
+			if pass == 0 && c.Weight >= 0 || pass == 1 && c.Weight <= 0 {
+				continue
+			}
 			y := reputation.MulDiv(x, c.abs(), reputation.PPM)
 			if y == 0 {
 				continue
@@ -78,7 +83,8 @@ func (f *Forum) propagate(led *reputation.Ledger, p msg.ID, x, d, dmax uint64) e
 	}
 	v, _ := f.value.Get(p)
 	f.value.Set(p, v+keep)
-	shares, err := f.author.Split(keep, post.weights)
+	f.weights = post.AppendAuthorWeights(f.weights[:0])
+	shares, err := f.author.Split(keep, f.weights)
 	if err != nil {
 		return err
 	}
@@ -94,7 +100,7 @@ func (f *Forum) propagate(led *reputation.Ledger, p msg.ID, x, d, dmax uint64) e
 // what it donated onward), burning it from t's authors' free REP, and returns what it
 // removed. What an author cannot pay (locked or gone) is forgiven.
 func (f *Forum) leach(led *reputation.Ledger, t msg.ID, y, d, dmax uint64) (uint64, error) {
-	post, _ := f.posts.Get(t)
+	post, _ := f.posts.get(t)
 	parts := append(f.parts[d][:0], reputation.Weighted{Key: reputation.KEEP, W: f.Value(t)})
 	if d < dmax {
 		// Flows exist only along positive, non-incinerator citations; Citations ascend by target.
@@ -123,7 +129,8 @@ func (f *Forum) leach(led *reputation.Ledger, t msg.ID, y, d, dmax uint64) (uint
 	var removed uint64
 	if k := sh[0]; k > 0 {
 		f.sub(t, k)
-		as, err := f.author.Split(k, post.weights)
+		f.weights = post.AppendAuthorWeights(f.weights[:0])
+		as, err := f.author.Split(k, f.weights)
 		if err != nil {
 			return 0, err
 		}

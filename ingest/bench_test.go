@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -136,13 +137,19 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	target := uint64(c.Epochs + 2)
 	now := int64(log.Genesis.GenesisTsMs) + int64(c.Epochs+10)*int64(c.EpochMs)
+	gen, total := log.Genesis, len(log.Envelopes)
+	// A restarting node holds nothing but its store: drop the generated log (some
+	// 150 MB of envelopes) so that the collector does not mark it on every cycle of
+	// the measured rebuild.
+	log = nil
+	runtime.GC()
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
 		st, err := store.Open(dir)
 		if err != nil {
 			b.Fatal(err)
 		}
-		p, err := New(st, log.Genesis, ledger.Options{})
+		p, err := New(st, gen, ledger.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -154,11 +161,11 @@ func BenchmarkReplay(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		if n != len(log.Envelopes) {
-			b.Fatalf("loaded %d of %d", n, len(log.Envelopes))
+		if n != total {
+			b.Fatalf("loaded %d of %d", n, total)
 		}
 		st.Close()
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(len(log.Envelopes)*b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "msgs/s")
 }

@@ -1,10 +1,8 @@
 package ingest
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/guild-net/guild/dag"
 	"github.com/guild-net/guild/genesis"
@@ -35,8 +33,8 @@ type Pipeline struct {
 // st already holds before submitting anything.
 func New(st *store.Store, g *genesis.Genesis, lo ledger.Options) (*Pipeline, error) {
 	if lo.Blobs == nil {
-		lo.Blobs = func(id msg.ID) ([]byte, bool) {
-			b, ok, err := st.GetBlob(id)
+		lo.Blobs = func(dst []byte, id msg.ID) ([]byte, bool) {
+			b, ok, err := st.AppendBlob(dst, id)
 			return b, ok && err == nil
 		}
 	}
@@ -117,17 +115,15 @@ func (p *Pipeline) SubmitOwn(ctx context.Context, e *msg.Envelope, nowMs int64) 
 	return p.led.Ingest(e, nowMs)
 }
 
-// Load rebuilds the ledger from every stored message. Messages are replayed by
-// (lamport, id), so ancestors come first and nothing waits as an orphan; signatures
-// were checked when the messages were stored. progress, if set, is called every 10,000
-// messages.
+// Load rebuilds the ledger from every stored message. Messages are replayed
+// ancestors first (see replayOrder), so nothing waits as an orphan; signatures were
+// checked when the messages were stored, and their ids are the store's (see
+// msg.DecodeStored). progress, if set, is called every 10,000 messages.
 func (p *Pipeline) Load(nowMs int64, progress func(done, total int)) (int, error) {
-	o := p.opts
-	o.SkipVerify = true
 	var envs []*msg.Envelope
 	var ferr error
 	err := p.st.All(func(r store.Record) bool {
-		e, err := msg.Decode(r.Envelope, o)
+		e, err := msg.DecodeStored(r.Envelope, r.ID, p.opts)
 		if err != nil {
 			ferr = fmt.Errorf("stored message %s no longer decodes: %w", r.ID.Short(), err)
 			return false
@@ -141,12 +137,8 @@ func (p *Pipeline) Load(nowMs int64, progress func(done, total int)) (int, error
 	if err != nil {
 		return 0, fmt.Errorf("load store: %w", err)
 	}
-	slices.SortFunc(envs, func(a, b *msg.Envelope) int {
-		if c := cmp.Compare(a.Body.Lamport, b.Body.Lamport); c != 0 {
-			return c
-		}
-		return slices.Compare(a.ID[:], b.ID[:])
-	})
+	envs = replayOrder(sortByLamport(envs))
+	p.led.Reserve(len(envs))
 	for i, e := range envs {
 		if _, err := p.led.IngestAdmitted(e, nowMs); err != nil {
 			return i, err

@@ -16,9 +16,10 @@ import (
 // Options tune a ledger.
 type Options struct {
 	DAG dag.Config
-	// Blobs gives the content of a blob the node holds, for checkpoint head lists.
-	// Nil means no blobs are held: a checkpoint with a heads blob waits for BlobArrived.
-	Blobs func(id msg.ID) ([]byte, bool)
+	// Blobs appends the content of a blob the node holds to dst, for checkpoint head
+	// lists; the ledger reuses dst. Nil means no blobs are held: a checkpoint with a
+	// heads blob waits for BlobArrived.
+	Blobs func(dst []byte, id msg.ID) ([]byte, bool)
 }
 
 // Record is what the ledger keeps of one computed epoch.
@@ -63,7 +64,10 @@ type Ledger struct {
 	// settleFrom and firstUnsettled bound the epochs settle must look at again.
 	settleFrom     uint64
 	firstUnsettled uint64
-	replay         bool // inside IngestAdmitted: listed messages need no promotion
+	replay         bool          // inside IngestAdmitted: listed messages need no promotion
+	scratch        epoch.Message // the message being added: the engine keeps none of it
+	blobBuf        []byte        // the heads blob being read, likewise
+	headsBuf       []msg.Head    // and its heads
 }
 
 // ErrEngine reports a broken contract between the dag and the epoch engine: a bug.
@@ -120,6 +124,12 @@ func (l *Ledger) IngestAdmitted(e *msg.Envelope, nowMs int64) (dag.Result, error
 	return r, err
 }
 
+// Reserve makes room for n more messages, for a caller about to load n stored ones.
+func (l *Ledger) Reserve(n int) {
+	l.dag.Reserve(n)
+	l.eng.Reserve(n)
+}
+
 // Tick releases deferred (future) messages whose time has come.
 func (l *Ledger) Tick(nowMs int64) error {
 	l.nowMs = max(l.nowMs, nowMs)
@@ -145,18 +155,26 @@ func (l *Ledger) absorb(r dag.Result) error {
 // whose heads blob is not held counts as not held (SPEC §4), and so do its
 // descendants, until the blob arrives.
 func (l *Ledger) feed(added []*dag.Node) error {
-	queue := append(l.parked, added...)
-	l.parked = nil
+	queue := added
+	if len(l.parked) > 0 {
+		queue = append(l.parked, added...)
+		l.parked = nil
+	}
+	// The dag hands over messages ancestors first, and every earlier held message
+	// reached the engine unless it was parked: until something is parked, the
+	// ancestor check (two or more map lookups a message) cannot fail.
+	check := len(queue) > len(added)
 	for progress := true; progress && len(queue) > 0; {
 		progress = false
-		rest := queue[:0]
+		var rest []*dag.Node
 		for _, n := range queue {
 			if !n.Held {
 				continue
 			}
 			m, ok := l.message(n)
-			if !ok || !l.ancestorsAdded(n) {
+			if !ok || check && !l.ancestorsAdded(n) {
 				rest = append(rest, n)
+				check = true
 				continue
 			}
 			forked := l.eng.Forked(m.Author)
@@ -199,25 +217,32 @@ func (l *Ledger) ancestorsAdded(n *dag.Node) bool {
 	return true
 }
 
-func (l *Ledger) message(n *dag.Node) (*epoch.Message, bool) {
-	cp, ok := n.Env.Payload.(*msg.Checkpoint)
-	if !ok || cp.HeadsBlob == nil {
-		return epoch.FromEnvelope(n.Env, nil), true
+// message converts a held node for the engine into l's scratch message, which the
+// engine does not keep. ok is false for a checkpoint whose heads blob is not held.
+func (l *Ledger) message(n *dag.Node) (m *epoch.Message, ok bool) {
+	cp, isCP := n.Env.Payload.(*msg.Checkpoint)
+	if !isCP || cp.HeadsBlob == nil {
+		epoch.FillMessage(&l.scratch, n.Env, nil)
+		return &l.scratch, true
 	}
 	if l.opts.Blobs == nil {
 		return nil, false
 	}
-	b, ok := l.opts.Blobs(*cp.HeadsBlob)
+	b, ok := l.opts.Blobs(l.blobBuf[:0], *cp.HeadsBlob)
 	if !ok {
 		return nil, false
 	}
-	heads, err := msg.DecodeHeadsBlob(b)
-	if err != nil {
+	l.blobBuf = b
+	heads, err := msg.DecodeHeadsBlobInto(l.headsBuf, b)
+	if err == nil {
+		l.headsBuf = heads
+	} else {
 		// A heads blob that is not a valid head list can never be held: the checkpoint
 		// lists nothing. Its id is fixed by the checkpoint, so every node sees the same bytes.
 		heads = nil
 	}
-	return epoch.FromEnvelope(n.Env, heads), true
+	epoch.FillMessage(&l.scratch, n.Env, heads)
+	return &l.scratch, true
 }
 
 // promoteListed brings in stored messages of unadmitted authors that a checkpoint lists.

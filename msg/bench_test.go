@@ -102,3 +102,80 @@ func BenchmarkVerifyBatch(b *testing.B) {
 		})
 	}
 }
+
+// benchMix gives the stored log a replay decodes, in miniature: 60 POSTs of about
+// 300 bytes, 34 VOTEs, 5 POOL_OPENs and one CHECKPOINT naming a heads blob, from
+// 20 authors, in a fixed interleaving.
+func benchMix(tb testing.TB) []*Envelope {
+	keys := make([]ed25519.PrivateKey, 20)
+	for i := range keys {
+		var seed [32]byte
+		seed[0], seed[1] = byte(i), 0x3c
+		keys[i] = ed25519.NewKeyFromSeed(seed[:])
+	}
+	text := strings.Repeat("abcdefghijklmnopqrstuvwxyz", 7)[:180]
+	out := make([]*Envelope, 0, 100)
+	for i := range 100 {
+		priv := keys[i%len(keys)]
+		seq := uint64(i/len(keys) + 2)
+		prev := fill(byte(i))
+		b := Body{Network: rejNet, Seq: seq, Prev: &prev, Parents: []ID{fill(0x71)},
+			Lamport: seq + 10, TsMs: 1_700_000_000_000 + uint64(i)}
+		var p Payload
+		switch {
+		case i == 99:
+			p = &Checkpoint{Epoch: 42, HeadsBlob: ptr(fill(0x0d)), StateRoot: ptr(fill(0x0e))}
+		case i%20 == 7:
+			p = &PoolOpen{Post: fill(0x02), Fee: 12_345, Duration: 2, PoolKind: PoolExecutive}
+		case i%3 == 1:
+			p = &Vote{Pool: fill(0x03), Side: uint64(i % 2), Stake: uint64(1 + i*997)}
+		default:
+			p = &Post{Title: "post " + strings.Repeat("x", i%10), Text: text,
+				Authors: []AuthorShare{{Account: AccountOf(priv), PPM: PPM}}}
+		}
+		e, err := Seal(priv, b, p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// BenchmarkDecodeMix decodes benchMix one envelope per op, as a replay of a
+// node's own store does: Decode with SkipVerify, and DecodeStored, which also
+// skips the hash of the body.
+func BenchmarkDecodeMix(b *testing.B) {
+	mix := benchMix(b)
+	var size int
+	for _, e := range mix {
+		size += len(e.Raw)
+	}
+	o := Options{Network: rejNet, SkipVerify: true}
+	b.Run("Decode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(size / len(mix)))
+		i := 0
+		for b.Loop() {
+			if _, err := Decode(mix[i].Raw, o); err != nil {
+				b.Fatal(err)
+			}
+			if i++; i == len(mix) {
+				i = 0
+			}
+		}
+	})
+	b.Run("Stored", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(size / len(mix)))
+		i := 0
+		for b.Loop() {
+			if _, err := DecodeStored(mix[i].Raw, mix[i].ID, o); err != nil {
+				b.Fatal(err)
+			}
+			if i++; i == len(mix) {
+				i = 0
+			}
+		}
+	})
+}

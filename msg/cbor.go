@@ -1,9 +1,9 @@
 package msg
 
 import (
-	"bytes"
 	"encoding/binary"
-	"errors"
+	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 
@@ -11,33 +11,17 @@ import (
 )
 
 // The codec is RFC 8949 core deterministic encoding, with integer map keys and no
-// null, undefined, floats, tags or indefinite lengths (WIRE §1). Decoding is in two
-// steps: a strict scanner first checks the byte form (well-formed, shortest heads,
-// sorted unique keys, none of the forbidden items) and gives each fault its own
-// reason; only then are the values decoded, and a value is accepted only when
-// encoding it again yields the same bytes, so every value has one byte form and
-// one id.
-var (
-	encMode cbor.EncMode
-	decMode cbor.DecMode
-)
+// null, undefined, floats, tags or indefinite lengths (WIRE §1). Encoding goes
+// through the reflection encoder. Decoding is by hand, with the strict readers
+// below: each reads one item in its one canonical form and gives each fault its
+// own reason, so every accepted value has one byte form and one id. The scanner
+// (scan, checkKeys) checks a byte form without decoding it; a payload the hand
+// decoder refuses is scanned to find the fault its reason names (DecodePayload).
+var encMode cbor.EncMode
 
 func init() {
 	var err error
 	encMode, err = cbor.CoreDetEncOptions().EncMode()
-	if err != nil {
-		panic(err)
-	}
-	decMode, err = cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		UTF8:              cbor.UTF8RejectInvalid,
-		MaxNestedLevels:   maxDepth,
-		MaxArrayElements:  65536,
-		MaxMapPairs:       1024,
-	}.DecMode()
 	if err != nil {
 		panic(err)
 	}
@@ -47,65 +31,16 @@ func init() {
 // two-element lists (depth 3), so 8 leaves room and still stops a stack of arrays.
 const maxDepth = 8
 
+// The ceilings on any list and any map inside a payload. They were the reflection
+// decoder's limits when payloads were decoded by reflection, and a longer list or
+// a larger map is still a schema error, whatever the kind's own ceilings.
+const (
+	maxListItems = 65536
+	maxMapPairs  = 1024
+)
+
 // Marshal encodes v in the canonical form.
 func Marshal(v any) ([]byte, error) { return encMode.Marshal(v) }
-
-// unmarshalCanonical checks the byte form of data, decodes it into v and insists
-// that re-encoding v gives data back.
-func unmarshalCanonical(data []byte, v any, field string) error {
-	if err := scanOne(data, field); err != nil {
-		return err
-	}
-	return unmarshalScanned(data, v, field)
-}
-
-// unmarshalScanned decodes data, whose byte form scanOne has accepted, and
-// insists that re-encoding the value gives data back. That check is what catches
-// a value written where the canonical form omits the key: an empty list, an
-// empty text, a zero optional integer, an empty map.
-func unmarshalScanned(data []byte, v any, field string) error {
-	if err := decMode.Unmarshal(data, v); err != nil {
-		return decodeError(err, field)
-	}
-	again, err := encMode.Marshal(v)
-	if err != nil {
-		return reject(ErrSchema, field, "re-encode: %v", err)
-	}
-	if !bytes.Equal(again, data) {
-		return reject(ErrNonCanonical, field, "a present key holds its default (an empty list, empty text, zero or empty map must be omitted)")
-	}
-	return nil
-}
-
-// decodeError types an error of the reflection decoder. The scanner has already
-// vouched for the byte form, so what is left is a value of the wrong type or range.
-func decodeError(err error, field string) error {
-	var re *RejectError
-	var ufe *cbor.UnknownFieldError
-	var ute *cbor.UnmarshalTypeError
-	var mme *cbor.MaxMapPairsError
-	var mae *cbor.MaxArrayElementsError
-	var mne *cbor.MaxNestedLevelError
-	switch {
-	case errors.As(err, &re):
-		return reject(re.Reason, field, "%s", re.Detail)
-	case errors.As(err, &ufe), errors.As(err, &ute), errors.As(err, &mme), errors.As(err, &mae), errors.As(err, &mne):
-		return reject(ErrSchema, field, "%v", err)
-	}
-	return reject(ErrMalformed, field, "%v", err)
-}
-
-// scanOne checks that data is exactly one item in the canonical byte form.
-func scanOne(data []byte, field string) error {
-	n, err := scan(data, 0)
-	if err != nil {
-		return withField(err, field)
-	}
-	if n != len(data) {
-		return reject(ErrMalformed, field, "%d trailing bytes", len(data)-n)
-	}
-	return nil
-}
 
 func withField(err error, field string) error {
 	if re, ok := err.(*RejectError); ok && re.Field == "" {
@@ -121,6 +56,16 @@ func withField(err error, field string) error {
 // values, floats) is non-canonical under WIRE §1, as is an argument not written in
 // the fewest bytes; running out of bytes is truncation.
 func readHead(b []byte) (major byte, arg uint64, n int, err error) {
+	// Most heads (map keys, small integers, short lengths) hold their argument in
+	// the first byte: they take the short path, without the checks of the others.
+	if len(b) > 0 && b[0] < 0xc0 && b[0]&0x1f < 24 {
+		return b[0] >> 5, uint64(b[0] & 0x1f), 1, nil
+	}
+	return readLongHead(b)
+}
+
+// readLongHead is readHead for the other heads, and for every fault.
+func readLongHead(b []byte) (major byte, arg uint64, n int, err error) {
 	if len(b) == 0 {
 		return 0, 0, 0, errTruncated()
 	}
@@ -358,3 +303,257 @@ func (a Account) MarshalCBOR() ([]byte, error)  { return marshalFixed(a[:]), nil
 func (a *Account) UnmarshalCBOR(b []byte) error { return unmarshalFixed(a[:], b) }
 func (s Salt) MarshalCBOR() ([]byte, error)     { return marshalFixed(s[:]), nil }
 func (s *Salt) UnmarshalCBOR(data []byte) error { return unmarshalFixed(s[:], data) }
+
+// The strict readers. Each reads one item of one type at the start of b and
+// returns it with its length in bytes. A fault of the byte form gets the reason
+// readHead gives it; an item of another type or size is a schema error. The
+// returned errors carry no field: the caller names it.
+
+// fieldFunc decodes the value of map key k at the start of v and returns its length.
+type fieldFunc func(k uint64, v []byte) (int, error)
+
+// walkMap reads a map whose keys are unsigned integers in ascending order, drawn
+// from allowed (bit k for key k, every key below 64), and hands each value to f.
+// It returns the keys seen and leaves the required ones to the caller. A key 0,
+// which no v1 map allows, is refused as a repeat of the key before the first.
+func walkMap(b []byte, maxPairs int, allowed uint64, f fieldFunc) (uint64, error) {
+	major, pairs, off, err := readHead(b)
+	if err != nil {
+		return 0, err
+	}
+	if major != 5 {
+		return 0, &RejectError{Reason: ErrSchema, Detail: "want a map, got " + majorName(major)}
+	}
+	if pairs > uint64(maxPairs) {
+		return 0, &RejectError{Reason: ErrSchema, Detail: strconv.FormatUint(pairs, 10) + " keys"}
+	}
+	var seen, last uint64
+	for range pairs {
+		key, kn, err := readKey(b[off:], last, true)
+		if err != nil {
+			return 0, err
+		}
+		if key >= 64 || allowed&(1<<key) == 0 {
+			return 0, &RejectError{Reason: ErrSchema, Detail: "unknown key " + strconv.FormatUint(key, 10)}
+		}
+		last = key
+		seen |= 1 << key
+		off += kn
+		n, err := f(key, b[off:])
+		if err != nil {
+			return 0, err
+		}
+		off += n
+	}
+	if off != len(b) {
+		return 0, &RejectError{Reason: ErrMalformed, Detail: strconv.Itoa(len(b)-off) + " trailing bytes"}
+	}
+	return seen, nil
+}
+
+// readKey reads a map key: an unsigned integer, above last when later is set.
+func readKey(b []byte, last uint64, later bool) (uint64, int, error) {
+	major, key, n, err := readHead(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	if major != 0 {
+		return 0, 0, &RejectError{Reason: ErrSchema, Detail: "map key is not an unsigned integer"}
+	}
+	if later && key <= last {
+		if key == last {
+			return 0, 0, &RejectError{Reason: ErrNonCanonical, Detail: "duplicate map key " + strconv.FormatUint(key, 10)}
+		}
+		return 0, 0, &RejectError{Reason: ErrNonCanonical, Detail: "map keys out of order at " + strconv.FormatUint(key, 10)}
+	}
+	return key, n, nil
+}
+
+// missingKey gives the least key of required that seen lacks.
+func missingKey(required, seen uint64) (int, bool) {
+	if m := required &^ seen; m != 0 {
+		return bits.TrailingZeros64(m), true
+	}
+	return 0, false
+}
+
+func readUint(b []byte) (uint64, int, error) {
+	major, v, n, err := readHead(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	if major != 0 {
+		return 0, 0, &RejectError{Reason: ErrSchema, Detail: "want an unsigned integer, got " + majorName(major)}
+	}
+	return v, n, nil
+}
+
+// readInt reads a signed integer that fits 64 bits.
+func readInt(b []byte) (int64, int, error) {
+	major, v, n, err := readHead(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	if major > 1 {
+		return 0, 0, &RejectError{Reason: ErrSchema, Detail: "want an integer, got " + majorName(major)}
+	}
+	if v > math.MaxInt64 {
+		return 0, 0, &RejectError{Reason: ErrSchema, Detail: "integer overflows 64 bits"}
+	}
+	if major == 1 {
+		return -1 - int64(v), n, nil
+	}
+	return int64(v), n, nil
+}
+
+// readString reads a byte string (major 2) or a text (major 3). The result
+// aliases b. A text must be UTF-8.
+func readString(b []byte, want byte) ([]byte, int, error) {
+	major, l, n, err := readHead(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	if major != want {
+		return nil, 0, &RejectError{Reason: ErrSchema, Detail: "want a " + majorName(want) + ", got " + majorName(major)}
+	}
+	if l > uint64(len(b)-n) {
+		return nil, 0, errTruncated()
+	}
+	end := n + int(l)
+	if want == 3 && !utf8.Valid(b[n:end]) {
+		return nil, 0, &RejectError{Reason: ErrMalformed, Detail: "text is not UTF-8"}
+	}
+	return b[n:end:end], end, nil
+}
+
+func readBytes(b []byte) ([]byte, int, error) { return readString(b, 2) }
+func readText(b []byte) ([]byte, int, error)  { return readString(b, 3) }
+
+func readFixed(b []byte, dst []byte) (int, error) {
+	v, n, err := readBytes(b)
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != len(dst) {
+		return 0, &RejectError{Reason: ErrSchema, Detail: "want " + strconv.Itoa(len(dst)) + " bytes, got " + strconv.Itoa(len(v))}
+	}
+	copy(dst, v)
+	return n, nil
+}
+
+// readList reads the head of a list of at most max items and gives its count.
+// Every item takes at least one byte, so a count above the bytes left is
+// truncation, found before the caller allocates for it.
+func readList(b []byte, max uint64) (int, int, error) {
+	major, count, n, err := readHead(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	if major != 4 {
+		return 0, 0, &RejectError{Reason: ErrSchema, Detail: "want a list, got " + majorName(major)}
+	}
+	if count > uint64(len(b)-n) {
+		return 0, 0, errTruncated()
+	}
+	if count > max {
+		return 0, 0, &RejectError{Reason: ErrSchema, Detail: strconv.FormatUint(count, 10) + " entries > " + strconv.FormatUint(max, 10)}
+	}
+	return int(count), n, nil
+}
+
+// readTuple reads the head of a list of exactly n items: the form of a struct
+// encoded as an array (an author share, a citation, a head).
+func readTuple(b []byte, n uint64) (int, error) {
+	major, count, hn, err := readHead(b)
+	if err != nil {
+		return 0, err
+	}
+	if major != 4 || count != n {
+		return 0, &RejectError{Reason: ErrSchema, Detail: "want a list of " + strconv.FormatUint(n, 10)}
+	}
+	return hn, nil
+}
+
+// readIDList reads a non-empty list of at most max ids. An empty list is not its
+// canonical form: WIRE §1 omits the key instead.
+func readIDList(b []byte, max int) ([]ID, int, error) {
+	major, count, off, err := readHead(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	if major != 4 {
+		return nil, 0, &RejectError{Reason: ErrSchema, Detail: "want a list, got " + majorName(major)}
+	}
+	if count == 0 {
+		return nil, 0, &RejectError{Reason: ErrNonCanonical, Detail: "empty list (omit the key instead)"}
+	}
+	if count > uint64(max) {
+		return nil, 0, &RejectError{Reason: ErrSchema, Detail: strconv.FormatUint(count, 10) + " entries > " + strconv.FormatUint(uint64(max), 10)}
+	}
+	ids := make([]ID, count)
+	for i := range ids {
+		n, err := readFixed(b[off:], ids[i][:])
+		if err != nil {
+			return nil, 0, err
+		}
+		off += n
+	}
+	return ids, off, nil
+}
+
+// readTextList reads a list of texts. Each becomes its own string: lists of
+// texts (tags, arguments) are rare and short.
+func readTextList(b []byte) ([]string, int, error) {
+	count, off, err := readList(b, maxListItems)
+	if err != nil {
+		return nil, 0, err
+	}
+	ss := make([]string, count)
+	for i := range ss {
+		v, n, err := readText(b[off:])
+		if err != nil {
+			return nil, 0, err
+		}
+		ss[i] = string(v)
+		off += n
+	}
+	return ss, off, nil
+}
+
+// readUintMap reads a map from unsigned integers to unsigned integers, keys
+// ascending.
+func readUintMap(b []byte) (map[uint64]uint64, int, error) {
+	major, pairs, off, err := readHead(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	if major != 5 {
+		return nil, 0, &RejectError{Reason: ErrSchema, Detail: "want a map, got " + majorName(major)}
+	}
+	if pairs > uint64(len(b)-off)/2 {
+		return nil, 0, errTruncated()
+	}
+	if pairs > maxMapPairs {
+		return nil, 0, &RejectError{Reason: ErrSchema, Detail: strconv.FormatUint(pairs, 10) + " pairs > " + strconv.Itoa(maxMapPairs)}
+	}
+	m := make(map[uint64]uint64, pairs)
+	var last uint64
+	for i := range pairs {
+		k, n, err := readKey(b[off:], last, i > 0)
+		if err != nil {
+			return nil, 0, err
+		}
+		off += n
+		v, n, err := readUint(b[off:])
+		if err != nil {
+			return nil, 0, err
+		}
+		off += n
+		m[k], last = v, k
+	}
+	return m, off, nil
+}
+
+func majorName(m byte) string {
+	return [...]string{"unsigned integer", "negative integer", "byte string", "text", "list", "map", "tag", "simple value"}[m&7]
+}

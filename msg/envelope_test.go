@@ -111,4 +111,19 @@ func TestHeadsBlobRoundTrip(t *testing.T) {
 	if _, err := EncodeHeadsBlob([]Head{hs[1], hs[0]}); !errors.Is(err, ErrSchema) {
 		t.Errorf("unsorted blob encoded: %v", err)
 	}
+
+	// Into a buffer: a shorter list reuses it, a longer one gets new storage.
+	one, err := EncodeHeadsBlob(hs[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]Head, 2)
+	got, err = DecodeHeadsBlobInto(buf, one)
+	if err != nil || len(got) != 1 || got[0] != hs[1] || &got[0] != &buf[0] {
+		t.Fatalf("into a larger buffer: %v %v", got, err)
+	}
+	got, err = DecodeHeadsBlobInto(buf[:0:1], b)
+	if err != nil || len(got) != 2 || got[0] != hs[0] || got[1] != hs[1] {
+		t.Fatalf("into a smaller buffer: %v %v", got, err)
+	}
 }

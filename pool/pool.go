@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync/atomic"
 
@@ -126,7 +127,10 @@ type Pool struct {
 	// Votes in the order they took effect.
 	Votes []Vote
 
-	voted map[msg.Account]int32 // index into Votes
+	voted map[msg.Account]int32 // index into Votes; nil until the first vote
+	// barred holds Barred when only the post's signer is barred (every ordinary post),
+	// saving an allocation per pool.
+	barred [1]msg.Account
 	// edit is the token of the one book version that may change this pool in place
 	// (it opened or copied it since its last Clone); other versions copy it first.
 	edit *editToken
@@ -140,10 +144,7 @@ func (p *Pool) clone() *Pool {
 	c := *p
 	c.edit = nil
 	c.Votes = slices.Clone(p.Votes)
-	c.voted = make(map[msg.Account]int32, len(p.voted))
-	for a, i := range p.voted {
-		c.voted[a] = i
-	}
+	c.voted = maps.Clone(p.voted)
 	return &c
 }
 
@@ -165,10 +166,13 @@ type Book struct {
 	// atomically, so published versions may be cloned from several goroutines at once.
 	edit atomic.Pointer[editToken]
 
-	// Scratch for resolution and salary; never shared between clones.
-	sp    reputation.Splitter
-	parts []reputation.Weighted
-	owner []msg.Account
+	// Scratch for resolution and salary, and the chunk of vote errors; never shared
+	// between clones.
+	errs    []VoteError
+	sp      reputation.Splitter
+	parts   []reputation.Weighted
+	owner   []msg.Account
+	weights []reputation.Weighted
 }
 
 func idHash(id msg.ID) uint64 { return pmap.Hash32(id) }
@@ -266,8 +270,13 @@ func (b *Book) Open(r OpenRequest, env OpenEnv) (*Pool, error) {
 	p := &Pool{
 		ID: r.ID, Post: r.Post, Opener: r.Opener, Kind: r.Kind, Fee: r.Fee,
 		OpenBatch: env.Batch, CloseLive: env.Live + r.Duration,
-		Frozen: freeze(r.Kind, ps), Barred: post.BarredAccounts(),
-		voted: make(map[msg.Account]int32),
+		Frozen: freeze(r.Kind, ps),
+	}
+	if post.Evidence {
+		p.Barred = post.BarredAccounts()
+	} else {
+		p.barred[0] = post.Signer
+		p.Barred = p.barred[:]
 	}
 	p.edit = b.writer()
 	b.pools.Set(p.ID, p)
@@ -281,27 +290,63 @@ func (b *Book) Open(r OpenRequest, env OpenEnv) (*Pool, error) {
 func (b *Book) Vote(pool msg.ID, voter msg.Account, side Side, stake, batch uint64, led *reputation.Ledger) (uint64, error) {
 	p, ok := b.pools.Get(pool)
 	if !ok {
-		return 0, fmt.Errorf("vote on %s: %w", pool.Short(), ErrNoPool)
+		return 0, b.voteErr(pool, nil, ErrNoPool)
 	}
 	switch {
 	case side != For && side != Against:
-		return 0, fmt.Errorf("vote on %s: %w", pool.Short(), ErrSide)
+		return 0, b.voteErr(pool, nil, ErrSide)
 	case batch <= p.OpenBatch:
-		return 0, fmt.Errorf("vote on %s: %w", pool.Short(), ErrTooEarly)
+		return 0, b.voteErr(pool, nil, ErrTooEarly)
 	case p.isBarred(voter):
-		return 0, fmt.Errorf("vote on %s by %s: %w", pool.Short(), voter, ErrBarred)
+		return 0, b.voteErr(pool, &voter, ErrBarred)
 	}
 	if _, dup := p.voted[voter]; dup {
-		return 0, fmt.Errorf("vote on %s by %s: %w", pool.Short(), voter, ErrAlreadyVoted)
+		return 0, b.voteErr(pool, &voter, ErrAlreadyVoted)
 	}
 	n := led.LockUpTo(voter, stake)
 	if n == 0 {
-		return 0, fmt.Errorf("vote on %s by %s: %w", pool.Short(), voter, ErrZeroStake)
+		return 0, b.voteErr(pool, &voter, ErrZeroStake)
 	}
 	p = b.mutable(p)
+	if p.voted == nil {
+		p.voted = make(map[msg.Account]int32)
+	}
 	p.voted[voter] = int32(len(p.Votes))
 	p.Votes = append(p.Votes, Vote{Voter: voter, Side: side, Stake: n})
 	return n, nil
+}
+
+// VoteError is a vote without effect. Votes on pools that have closed are a large
+// share of a real log's votes, so the message is built only when asked for: one
+// allocation instead of a formatted string and its wrapper.
+type VoteError struct {
+	Pool     msg.ID
+	Voter    msg.Account
+	HasVoter bool // the reason concerns the voter, who is then named in the message
+	Err      error
+}
+
+func (e *VoteError) Error() string {
+	if e.HasVoter {
+		return fmt.Sprintf("vote on %s by %s: %v", e.Pool.Short(), e.Voter, e.Err)
+	}
+	return fmt.Sprintf("vote on %s: %v", e.Pool.Short(), e.Err)
+}
+
+func (e *VoteError) Unwrap() error { return e.Err }
+
+// voteErr gives a *VoteError from this version's chunk: a report keeps its errors as
+// long as the state, so one allocation each would be pure GC work.
+func (b *Book) voteErr(pool msg.ID, voter *msg.Account, err error) error {
+	if len(b.errs) == cap(b.errs) {
+		b.errs = make([]VoteError, 0, min(max(2*cap(b.errs), 8), 256))
+	}
+	e := VoteError{Pool: pool, Err: err}
+	if voter != nil {
+		e.Voter, e.HasVoter = *voter, true
+	}
+	b.errs = append(b.errs, e)
+	return &b.errs[len(b.errs)-1]
 }
 
 // DropVoter removes an equivocator's votes from every open pool's tally and quorum

@@ -155,7 +155,8 @@ func (b *Book) payAuthors(p *Pool, post *forum.Post, amount uint64, cr *credits.
 	if amount == 0 {
 		return 0, nil
 	}
-	sh, err := b.sp.Split(amount, post.AuthorWeights())
+	b.weights = post.AppendAuthorWeights(b.weights[:0])
+	sh, err := b.sp.Split(amount, b.weights)
 	if err != nil {
 		return 0, err
 	}

@@ -9,8 +9,8 @@
 // economic operations, so Σ balances = minted − burned holds at every Apply boundary
 // (Check verifies it).
 //
-// The ledger is a value of plain maps: Clone copies them, which is how a per-epoch
-// snapshot is taken. Copy-on-write would not pay: Decay rewrites every balance in each
-// live epoch. The sorted account list is cached and shared by clones until an account
-// appears or disappears.
+// Clone is how a per-epoch snapshot is taken. Decay rewrites every balance in each live
+// epoch, so balances sit in a dense slice that Clone copies outright, while the map
+// numbering the accounts, like the cached sorted account list, is shared by clones until
+// one of them sees an account appear or disappear.
 package reputation

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
 	"slices"
@@ -32,7 +33,15 @@ func (b Balance) Free() uint64 { return b.Bal - b.Locked }
 
 // Ledger is the µREP ledger. The zero value is not ready; use New.
 type Ledger struct {
-	accts    map[msg.Account]Balance
+	// Balances are dense: accts numbers the accounts with a non-zero balance, keys[i]
+	// is the account of slot i and bals[i] its balance (zero for a slot whose account
+	// left). Decay rewrites every balance each live epoch while accounts rarely come
+	// or go, so a clone copies only bals and shares accts and keys until it first
+	// changes membership (shared says it must copy them then).
+	accts    map[msg.Account]int32
+	keys     []msg.Account
+	bals     []Balance
+	shared   atomic.Bool
 	equiv    map[msg.Account]struct{}
 	minted   uint64
 	burned   uint64
@@ -48,29 +57,31 @@ type Ledger struct {
 
 // New gives an empty ledger.
 func New() *Ledger {
-	return &Ledger{accts: make(map[msg.Account]Balance), equiv: make(map[msg.Account]struct{})}
+	return &Ledger{accts: make(map[msg.Account]int32), equiv: make(map[msg.Account]struct{})}
 }
 
 // Clone gives an independent copy (a per-epoch snapshot).
 func (l *Ledger) Clone() *Ledger {
-	c := &Ledger{minted: l.minted, burned: l.burned, forgiven: l.forgiven, pending: l.pending}
-	c.accts = make(map[msg.Account]Balance, len(l.accts))
-	for a, b := range l.accts {
-		c.accts[a] = b
+	if !l.shared.Load() {
+		l.shared.Store(true) // l's accts and keys are shared from now on
 	}
-	c.equiv = make(map[msg.Account]struct{}, len(l.equiv))
-	for a := range l.equiv {
-		c.equiv[a] = struct{}{}
-	}
+	c := &Ledger{minted: l.minted, burned: l.burned, forgiven: l.forgiven, pending: l.pending,
+		accts: l.accts, keys: l.keys, bals: slices.Clone(l.bals), equiv: maps.Clone(l.equiv)}
+	c.shared.Store(true)
 	c.sorted.Store(l.sorted.Load())
 	return c
 }
 
 // Get gives an account's balance (zero for an unknown account).
-func (l *Ledger) Get(a msg.Account) Balance { return l.accts[a] }
+func (l *Ledger) Get(a msg.Account) Balance {
+	if i, ok := l.accts[a]; ok {
+		return l.bals[i]
+	}
+	return Balance{}
+}
 
 // Free gives an account's unlocked µREP.
-func (l *Ledger) Free(a msg.Account) uint64 { return l.accts[a].Free() }
+func (l *Ledger) Free(a msg.Account) uint64 { return l.Get(a).Free() }
 
 // Minted, Burned and Forgiven are the ledger's counters; genesis REP counts as minted.
 // Forgiven counts leach amounts an author could not pay because the REP was locked or
@@ -92,14 +103,57 @@ func (l *Ledger) MintHeadroom() uint64 { return math.MaxUint64 - l.minted }
 // set stores a's balance, deleting a zero one. Every caller read a's balance first and
 // never raises a zero balance, so set inserts no account; it may remove one.
 func (l *Ledger) set(a msg.Account, b Balance) {
-	if b.Bal == 0 {
-		if _, ok := l.accts[a]; ok {
-			delete(l.accts, a)
-			l.sorted.Store(nil)
-		}
-		return
+	i, ok := l.accts[a]
+	switch {
+	case ok && b.Bal == 0:
+		l.remove(a, i)
+	case ok:
+		l.bals[i] = b
+	case b.Bal != 0:
+		l.insert(a, b)
 	}
-	l.accts[a] = b
+}
+
+// own makes accts and keys this version's to write.
+func (l *Ledger) own() {
+	if l.shared.Load() {
+		l.accts, l.keys = maps.Clone(l.accts), slices.Clone(l.keys)
+		l.shared.Store(false)
+	}
+}
+
+// remove drops a, at slot i, from the accounts. Slots keep their places (Decay removes
+// while it walks them); insert reclaims dead slots.
+func (l *Ledger) remove(a msg.Account, i int32) {
+	l.own()
+	delete(l.accts, a)
+	l.bals[i] = Balance{}
+	l.sorted.Store(nil)
+}
+
+// insert adds a new account a with the non-zero balance b.
+func (l *Ledger) insert(a msg.Account, b Balance) {
+	if len(l.keys) >= 2*len(l.accts)+16 {
+		// More dead slots than live ones: renumber the live accounts.
+		accts := make(map[msg.Account]int32, len(l.accts)+1)
+		keys := make([]msg.Account, 0, len(l.accts)+1)
+		bals := make([]Balance, 0, len(l.accts)+1)
+		for i, k := range l.keys {
+			if j, ok := l.accts[k]; ok && j == int32(i) {
+				accts[k] = int32(len(keys))
+				keys = append(keys, k)
+				bals = append(bals, l.bals[i])
+			}
+		}
+		l.accts, l.keys, l.bals = accts, keys, bals
+		l.shared.Store(false)
+	} else {
+		l.own()
+	}
+	l.accts[a] = int32(len(l.keys))
+	l.keys = append(l.keys, a)
+	l.bals = append(l.bals, b)
+	l.sorted.Store(nil)
 }
 
 // Genesis mints amount straight to a (genesis allocations count as minted).
@@ -134,18 +188,18 @@ func (l *Ledger) Give(a msg.Account, amount uint64) error {
 		l.burned += amount
 		return nil
 	}
-	b, ok := l.accts[a]
+	i, ok := l.accts[a]
 	if !ok {
-		l.sorted.Store(nil)
+		l.insert(a, Balance{Bal: amount})
+		return nil
 	}
-	b.Bal += amount // Σ balances ≤ minted ≤ 2^64−1, so this cannot wrap
-	l.accts[a] = b
+	l.bals[i].Bal += amount // Σ balances ≤ minted ≤ 2^64−1, so this cannot wrap
 	return nil
 }
 
 // Take moves amount of a's free REP into pending (forfeits of unlocked stakes).
 func (l *Ledger) Take(a msg.Account, amount uint64) error {
-	b := l.accts[a]
+	b := l.Get(a)
 	if amount > b.Free() {
 		return fmt.Errorf("take %d from %s (free %d): %w", amount, a, b.Free(), ErrInsufficientFree)
 	}
@@ -167,7 +221,7 @@ func (l *Ledger) BurnPending(amount uint64) error {
 
 // BurnFree burns up to amount of a's free REP and returns what it burned.
 func (l *Ledger) BurnFree(a msg.Account, amount uint64) uint64 {
-	b := l.accts[a]
+	b := l.Get(a)
 	dd := min(amount, b.Free())
 	if dd == 0 {
 		return 0
@@ -183,7 +237,7 @@ func (l *Ledger) Forgive(amount uint64) { l.forgiven += amount }
 
 // Lock locks amount of a's free REP, all or nothing.
 func (l *Ledger) Lock(a msg.Account, amount uint64) error {
-	b := l.accts[a]
+	b := l.Get(a)
 	if amount > b.Free() {
 		return fmt.Errorf("lock %d of %s (free %d): %w", amount, a, b.Free(), ErrInsufficientFree)
 	}
@@ -194,12 +248,12 @@ func (l *Ledger) Lock(a msg.Account, amount uint64) error {
 
 // LockUpTo locks min(amount, free) and returns it (a vote's clamp, SPEC §6 VOTE).
 func (l *Ledger) LockUpTo(a msg.Account, amount uint64) uint64 {
-	b := l.accts[a]
-	n := min(amount, b.Free())
-	if n > 0 {
-		b.Locked += n
-		l.accts[a] = b
+	i, ok := l.accts[a]
+	if !ok {
+		return 0
 	}
+	n := min(amount, l.bals[i].Free())
+	l.bals[i].Locked += n
 	return n
 }
 
@@ -209,7 +263,7 @@ func (l *Ledger) Unlock(a msg.Account, amount uint64) error {
 	if _, eq := l.equiv[a]; eq {
 		return nil
 	}
-	b := l.accts[a]
+	b := l.Get(a)
 	if amount > b.Locked {
 		return fmt.Errorf("unlock %d of %s (locked %d): %w", amount, a, b.Locked, ErrInsufficientLocked)
 	}
@@ -221,10 +275,10 @@ func (l *Ledger) Unlock(a msg.Account, amount uint64) error {
 // Equivocate burns all of a's REP, locks included, marks a as an equivocator and returns
 // the amount burned (SPEC §7.6). Callers remove a's votes from open pools themselves.
 func (l *Ledger) Equivocate(a msg.Account) uint64 {
-	b, ok := l.accts[a]
-	if ok {
-		delete(l.accts, a)
-		l.sorted.Store(nil)
+	var b Balance
+	if i, ok := l.accts[a]; ok {
+		b = l.bals[i]
+		l.remove(a, i)
 	}
 	l.burned += b.Bal
 	l.equiv[a] = struct{}{}
@@ -238,20 +292,23 @@ func (l *Ledger) IsEquivocator(a msg.Account) bool {
 }
 
 // Decay burns mulDiv(balance − locked, ppm, 1e6) from every account (SPEC §7.1) and
-// returns the total burned. Each account's burn is independent, so map order is moot.
+// returns the total burned. Each account's burn is independent, so slot order is moot.
 func (l *Ledger) Decay(ppm uint64) uint64 {
 	if ppm == 0 {
 		return 0
 	}
 	var total uint64
-	for a, b := range l.accts {
+	for i := range l.bals {
+		b := &l.bals[i] // a dead slot is zero and burns nothing
 		d := MulDiv(b.Free(), ppm, PPM)
 		if d == 0 {
 			continue
 		}
 		b.Bal -= d
 		total += d
-		l.set(a, b) // assigning or deleting the current key during range is allowed
+		if b.Bal == 0 {
+			l.remove(l.keys[i], int32(i))
+		}
 	}
 	l.burned += total
 	return total
@@ -272,6 +329,19 @@ func (l *Ledger) accounts() []msg.Account {
 	slices.SortFunc(out, pmap.Compare32)
 	l.sorted.Store(&out)
 	return out
+}
+
+// Len gives the number of accounts with a non-zero balance.
+func (l *Ledger) Len() int { return len(l.accts) }
+
+// Range calls f for every account with a non-zero balance, ascending, until f returns
+// false: Rows without building them.
+func (l *Ledger) Range(f func(msg.Account, Balance) bool) {
+	for _, a := range l.accounts() {
+		if !f(a, l.Get(a)) {
+			return
+		}
+	}
 }
 
 // Equivocators gives the equivocators, ascending.
@@ -305,7 +375,7 @@ func (l *Ledger) Rows() []AccountRow {
 	accts := l.accounts()
 	out := make([]AccountRow, len(accts))
 	for i, a := range accts {
-		b := l.accts[a]
+		b := l.Get(a)
 		out[i] = AccountRow{Account: a, Balance: b.Bal, Locked: b.Locked}
 	}
 	return out
@@ -323,7 +393,19 @@ var ErrInvariant = errors.New("reputation ledger invariant broken")
 // account. It is O(accounts); tests and debug builds call it at Apply boundaries.
 func (l *Ledger) Check() error {
 	var sum, carry uint64
-	for a, b := range l.accts {
+	live := 0
+	for i, b := range l.bals {
+		if j, ok := l.accts[l.keys[i]]; !ok || j != int32(i) {
+			if b != (Balance{}) {
+				return fmt.Errorf("dead slot of %s holds %d: %w", l.keys[i], b.Bal, ErrInvariant)
+			}
+			continue
+		}
+		live++
+		a := l.keys[i]
+		if b.Bal == 0 {
+			return fmt.Errorf("%s listed with a zero balance: %w", a, ErrInvariant)
+		}
 		if b.Locked > b.Bal {
 			return fmt.Errorf("%s locked %d > balance %d: %w", a, b.Locked, b.Bal, ErrInvariant)
 		}
@@ -333,6 +415,9 @@ func (l *Ledger) Check() error {
 		var c uint64
 		sum, c = bits.Add64(sum, b.Bal, 0)
 		carry += c
+	}
+	if live != len(l.accts) {
+		return fmt.Errorf("%d accounts listed, %d slots live: %w", len(l.accts), live, ErrInvariant)
 	}
 	if carry != 0 || l.burned > l.minted || sum != l.minted-l.burned-l.pending {
 		return fmt.Errorf("Σ balances %d ≠ minted %d − burned %d − pending %d: %w",
@@ -359,7 +444,7 @@ func (l *Ledger) Snapshot() Snapshot {
 	accts := l.accounts()
 	s := Snapshot{entries: make([]SnapEntry, len(accts))}
 	for i, a := range accts {
-		b := l.accts[a].Bal
+		b := l.Get(a).Bal
 		s.entries[i] = SnapEntry{Account: a, S: b}
 		s.total += b
 	}

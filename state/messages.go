@@ -20,7 +20,9 @@ func (s *State) applyMsg(k uint64, m *msg.Envelope) (partial bool, err error) {
 	case *msg.Withdraw: // phase 3
 		return false, s.cr.Withdraw(author, p.Gateway, p.Amount)
 	case *msg.Post: // phase 4
-		res, err := s.forum.Add(newPost(m.ID, author, p), k, &s.params)
+		// Add copies the authors, so they can live on the stack.
+		var buf [4]forum.Author
+		res, err := s.forum.Add(newPost(m.ID, author, p, buf[:0]), k, &s.params)
 		if err != nil {
 			return false, err
 		}
@@ -53,13 +55,14 @@ func (s *State) applyMsg(k uint64, m *msg.Envelope) (partial bool, err error) {
 	return false, ErrUnknownKind
 }
 
-// newPost converts a POST payload. Parameter ids that do not fit a params.ID cannot name
-// a parameter: they become the largest id, which is unknown too, so the diff is refused
-// for the right reason instead of aliasing a real parameter.
-func newPost(id msg.ID, signer msg.Account, p *msg.Post) forum.NewPost {
-	np := forum.NewPost{ID: id, Signer: signer, Authors: make([]forum.Author, len(p.Authors))}
-	for i, a := range p.Authors {
-		np.Authors[i] = forum.Author{Account: a.Account, PPM: a.PPM}
+// newPost converts a POST payload, appending the authors to buf. Parameter ids that do
+// not fit a params.ID cannot name a parameter: they become the largest id, which is
+// unknown too, so the diff is refused for the right reason instead of aliasing a real
+// parameter.
+func newPost(id msg.ID, signer msg.Account, p *msg.Post, buf []forum.Author) forum.NewPost {
+	np := forum.NewPost{ID: id, Signer: signer, Authors: buf}
+	for _, a := range p.Authors {
+		np.Authors = append(np.Authors, forum.Author{Account: a.Account, PPM: a.PPM})
 	}
 	if len(p.Citations) > 0 {
 		np.Citations = make([]forum.Citation, len(p.Citations))

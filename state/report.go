@@ -74,6 +74,10 @@ type Report struct {
 	Equivocations []Equivocation
 	Pools         []pool.Outcome
 	Salary        pool.Salary
+
+	// errs hands out NoEffect's errors in chunks: a replayed log has tens of thousands
+	// of messages without effect, and one allocation each is pure GC work.
+	errs []NoEffectError
 }
 
 // Reason gives why message id of this epoch's batch had no effect; ok is false when
@@ -88,6 +92,10 @@ func (r *Report) Reason(id msg.ID) (*NoEffectError, bool) {
 }
 
 func (r *Report) noEffect(m *msg.Envelope, partial bool, err error) {
+	if len(r.errs) == cap(r.errs) {
+		r.errs = make([]NoEffectError, 0, min(max(2*cap(r.errs), 8), 256))
+	}
+	r.errs = append(r.errs, NoEffectError{Kind: m.Body.Kind, Partial: partial, Err: err})
 	r.NoEffect = append(r.NoEffect, NoEffect{ID: m.ID, Author: m.Body.Author, Seq: m.Body.Seq,
-		Err: &NoEffectError{Kind: m.Body.Kind, Partial: partial, Err: err}})
+		Err: &r.errs[len(r.errs)-1]})
 }

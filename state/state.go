@@ -190,12 +190,13 @@ func (s *State) IsMisbehaver(a msg.Account) bool {
 // computeWitnessSet derives a witness set from this state (SPEC §4 "Witnesses").
 func (s *State) computeWitnessSet() epoch.WitnessSet {
 	excluded := func(a msg.Account) bool { return s.IsEquivocator(a) || s.IsMisbehaver(a) }
-	var cands []epoch.Candidate
-	for _, r := range s.rep.Rows() {
-		if r.Balance > 0 && !excluded(r.Account) {
-			cands = append(cands, epoch.Candidate{Account: r.Account, Rep: r.Balance})
+	cands := make([]epoch.Candidate, 0, s.rep.Len())
+	s.rep.Range(func(a msg.Account, b reputation.Balance) bool {
+		if b.Bal > 0 && !excluded(a) {
+			cands = append(cands, epoch.Candidate{Account: a, Rep: b.Bal})
 		}
-	}
+		return true
+	})
 	return epoch.ComputeWitnessSet(cands, s.gen.Witnesses, excluded, s.epochConfig())
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/guild-net/guild/msg"
 )
@@ -87,15 +88,22 @@ func (s *Store) HasBlob(id msg.ID) (bool, error) {
 
 // GetBlob returns the whole content of a stored blob.
 func (s *Store) GetBlob(id msg.ID) ([]byte, bool, error) {
+	return s.AppendBlob(nil, id)
+}
+
+// AppendBlob appends the whole content of a stored blob to dst, for a reader that
+// reuses one buffer over many blobs (a rebuild reads every checkpoint's heads blob).
+func (s *Store) AppendBlob(dst []byte, id msg.ID) ([]byte, bool, error) {
 	if !s.enter() {
-		return nil, false, ErrClosed
+		return dst, false, ErrClosed
 	}
 	defer s.exit()
 	size, ok, err := s.blobSize(id)
 	if err != nil || !ok {
-		return nil, false, err
+		return dst, false, err
 	}
-	out := make([]byte, 0, size)
+	out := slices.Grow(dst, int(size))
+	base := len(dst)
 	var next uint64
 	prefix := chunkPrefix(id)
 	err = s.kv.scan(prefix, "", "", false, func(k, v []byte) (bool, error) {
@@ -103,18 +111,18 @@ func (s *Store) GetBlob(id msg.ID) ([]byte, bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if uint64(i) != next || int64(len(out)+len(v)) > size {
+		if uint64(i) != next || int64(len(out)-base+len(v)) > size {
 			return false, fmt.Errorf("%w: chunk %d out of place", ErrCorrupt, i)
 		}
 		next++
 		out = append(out, v...)
 		return true, nil
 	})
-	if err == nil && int64(len(out)) != size {
-		err = fmt.Errorf("%w: %d of %d bytes present", ErrCorrupt, len(out), size)
+	if err == nil && int64(len(out)-base) != size {
+		err = fmt.Errorf("%w: %d of %d bytes present", ErrCorrupt, len(out)-base, size)
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("get blob %s: %w", id.Short(), err)
+		return dst, false, fmt.Errorf("get blob %s: %w", id.Short(), err)
 	}
 	return out, true, nil
 }

@@ -210,6 +210,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		// Put of a new id looks the id up first; bloom filters make those
 		// negative lookups cheap.
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		// A rebuild scans every record in order; 32 KiB blocks take an eighth of the
+		// reads (and block decodes) of pebble's 4 KiB default, and a point read
+		// of one more block's bytes costs little once the block is cached.
+		po.Levels[i].BlockSize = 32 << 10
 	}
 	pds, err := pebbleds.NewDatastore(dir,
 		pebbleds.WithPebbleOpts(po),

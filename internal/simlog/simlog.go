@@ -53,10 +53,10 @@ type Log struct {
 	Blobs map[msg.ID][]byte
 }
 
-// Blob gives a blob of the log, for ledger.Options.Blobs.
-func (l *Log) Blob(id msg.ID) ([]byte, bool) {
+// Blob appends a blob of the log to dst, for ledger.Options.Blobs.
+func (l *Log) Blob(dst []byte, id msg.ID) ([]byte, bool) {
 	b, ok := l.Blobs[id]
-	return b, ok
+	return append(dst, b...), ok
 }
 
 type chain struct {
