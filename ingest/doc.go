@@ -1,7 +1,11 @@
 // Package ingest is the path from bytes to state on one goroutine: decode with every
 // stateless check, verify signatures (in batches where several envelopes arrive
 // together), write to the store's group commit, and hand the envelope to the ledger.
-// It also rebuilds the ledger from the store at start-up.
+// It also rebuilds the ledger from the store at start-up (Load): the stored envelopes
+// were checked when they arrived, so they are decoded with their recorded ids and no
+// signature check, and replayed ancestors first, each checkpoint held back until the
+// messages it lists are in (replayOrder), which spares the epoch engine most of its
+// work for heads it does not hold yet.
 //
 // The order is what SPEC §1.4 asks for: a message is in the store's group commit
 // before the ledger sees it, so anything a node has acted on (or will list in a
