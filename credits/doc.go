@@ -6,9 +6,9 @@
 // Σ free + Σ escrowed + Σ frozen + pot = genesis + deposits − withdrawals (Check).
 // Credits are paid out of the salary pot by the pool package, which owns the split.
 //
-// Clone makes a per-epoch snapshot: it copies the free balances (a dense slice: the
-// salary rewrites most of them each live epoch, and Check reads them all anyway) and
-// the frozen and escrow maps, and shares the numbering of accounts until a version
-// changes membership, and the ever-growing set of used deposit references, a
-// persistent map (internal/pmap).
+// Clone makes a per-epoch snapshot: it copies the free balances (an internal/dense
+// map: the salary rewrites most of them each live epoch, and Check reads them all
+// anyway, so the values are copied outright and only the numbering of accounts is
+// shared) and the frozen and escrow maps, and shares the ever-growing set of used
+// deposit references, a persistent map (internal/pmap).
 package credits

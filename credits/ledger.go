@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/guild-net/guild/internal/dense"
 	"github.com/guild-net/guild/internal/pmap"
 	"github.com/guild-net/guild/msg"
 )
@@ -44,7 +45,7 @@ type refKey struct {
 
 // Ledger is the µcredit ledger. Use New.
 type Ledger struct {
-	free     *balances
+	free     *dense.Map[msg.Account, uint64] // non-zero balances only
 	frozen   map[msg.Account]uint64
 	frozenAt map[msg.Account]struct{} // accounts whose credits are frozen (equivocators)
 	escrow   map[msg.ID]Escrow
@@ -62,7 +63,7 @@ type Ledger struct {
 // New gives an empty ledger that accepts deposits from the given genesis gateways.
 func New(gateways []msg.Account) *Ledger {
 	l := &Ledger{
-		free:     newBalances(),
+		free:     dense.New[msg.Account, uint64](),
 		frozen:   make(map[msg.Account]uint64),
 		frozenAt: make(map[msg.Account]struct{}),
 		escrow:   make(map[msg.ID]Escrow),
@@ -75,13 +76,14 @@ func New(gateways []msg.Account) *Ledger {
 	return l
 }
 
-// Clone gives an independent copy. Free balances are dense (see balances); the
+// Clone gives an independent copy. Free balances are dense (internal/dense: the
+// salary rewrites most of them each live epoch, so a clone copies them outright); the
 // frozen maps are copied wholesale (maps.Clone copies tables without rehashing), and
 // escrows, which come and go with pools, are re-inserted at their live size rather
 // than cloned with the capacity of their busiest epoch.
 func (l *Ledger) Clone() *Ledger {
 	return &Ledger{
-		free:        l.free.clone(),
+		free:        l.free.Clone(),
 		frozen:      maps.Clone(l.frozen),
 		frozenAt:    maps.Clone(l.frozenAt),
 		escrow:      cloneMap(l.escrow),
@@ -123,7 +125,7 @@ func (l *Ledger) IsGateway(g msg.Account) bool {
 }
 
 // Free gives a's spendable credits; Frozen its frozen credits.
-func (l *Ledger) Free(a msg.Account) uint64   { return l.free.get(a) }
+func (l *Ledger) Free(a msg.Account) uint64   { return l.freeOf(a) }
 func (l *Ledger) Frozen(a msg.Account) uint64 { return l.frozen[a] }
 
 // IsFrozen reports whether a's credits are frozen.
@@ -151,7 +153,21 @@ func (l *Ledger) credit(a msg.Account, amount uint64) {
 		l.frozen[a] += amount
 		return
 	}
-	l.free.set(a, l.free.get(a)+amount)
+	l.setFree(a, l.freeOf(a)+amount)
+}
+
+func (l *Ledger) freeOf(a msg.Account) uint64 {
+	v, _ := l.free.Get(a)
+	return v
+}
+
+// setFree stores a's free balance, dropping a zero one.
+func (l *Ledger) setFree(a msg.Account, v uint64) {
+	if v == 0 {
+		l.free.Delete(a)
+	} else {
+		l.free.Put(a, v)
+	}
 }
 
 // Genesis allocates credits to a.
@@ -211,7 +227,7 @@ func (l *Ledger) Withdraw(a, gateway msg.Account, amount uint64) error {
 	if !l.IsGateway(gateway) {
 		return fmt.Errorf("withdraw to %s: %w", gateway, ErrNotGateway)
 	}
-	if f := l.free.get(a); f < amount {
+	if f := l.freeOf(a); f < amount {
 		return fmt.Errorf("withdraw %d by %s (free %d): %w", amount, a, f, ErrInsufficient)
 	}
 	l.sub(a, amount)
@@ -220,7 +236,7 @@ func (l *Ledger) Withdraw(a, gateway msg.Account, amount uint64) error {
 }
 
 func (l *Ledger) sub(a msg.Account, amount uint64) {
-	l.free.set(a, l.free.get(a)-amount)
+	l.setFree(a, l.freeOf(a)-amount)
 }
 
 // Hold moves amount of owner's free credits into a new escrow id, all or nothing.
@@ -228,7 +244,7 @@ func (l *Ledger) Hold(id msg.ID, owner msg.Account, amount uint64) error {
 	if _, ok := l.escrow[id]; ok {
 		return fmt.Errorf("escrow %s: %w", id.Short(), ErrEscrowExists)
 	}
-	if f := l.free.get(owner); f < amount {
+	if f := l.freeOf(owner); f < amount {
 		return fmt.Errorf("escrow %d by %s (free %d): %w", amount, owner, f, ErrInsufficient)
 	}
 	l.sub(owner, amount)
@@ -296,8 +312,8 @@ func (l *Ledger) Freeze(a msg.Account) uint64 {
 		return 0
 	}
 	l.frozenAt[a] = struct{}{}
-	n := l.free.get(a)
-	l.free.set(a, 0)
+	n := l.freeOf(a)
+	l.free.Delete(a)
 	if n > 0 {
 		l.frozen[a] += n
 	}
@@ -312,7 +328,9 @@ func (l *Ledger) Check() error {
 		sum, c = bits.Add64(sum, v, 0)
 		carry += c
 	}
-	l.free.each(func(_ msg.Account, v uint64) { add(v) })
+	for _, v := range l.free.All() {
+		add(v)
+	}
 	for _, v := range l.frozen {
 		add(v)
 	}
@@ -372,8 +390,10 @@ func sortedKeys[V any](m map[msg.Account]V) []msg.Account {
 
 // Accounts gives every account with credits or frozen status, by ascending account.
 func (l *Ledger) Accounts() []AccountRow {
-	seen := make(map[msg.Account]struct{}, l.free.len()+len(l.frozenAt))
-	l.free.each(func(a msg.Account, _ uint64) { seen[a] = struct{}{} })
+	seen := make(map[msg.Account]struct{}, l.free.Len()+len(l.frozenAt))
+	for a := range l.free.Keys() {
+		seen[a] = struct{}{}
+	}
 	for a := range l.frozenAt {
 		seen[a] = struct{}{}
 	}
@@ -381,7 +401,7 @@ func (l *Ledger) Accounts() []AccountRow {
 	out := make([]AccountRow, len(keys))
 	for i, a := range keys {
 		_, fz := l.frozenAt[a]
-		out[i] = AccountRow{Account: a, Free: l.free.get(a), Frozen: l.frozen[a], IsFrozen: fz}
+		out[i] = AccountRow{Account: a, Free: l.freeOf(a), Frozen: l.frozen[a], IsFrozen: fz}
 	}
 	return out
 }

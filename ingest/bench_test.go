@@ -111,10 +111,7 @@ func BenchmarkIngest(b *testing.B) {
 // 100,000 messages (posts, pool openings, votes and checkpoints over 100 epochs from
 // 1,000 authors): read from pebble, decode, dag, epoch cuts and Apply.
 func BenchmarkReplay(b *testing.B) {
-	c := simlog.Default()
-	c.Authors, c.Witnesses, c.PerEpoch, c.Epochs = 1000, 4, 1, 100
-	c.LateCheckpoint, c.WithheldCheckpoint, c.OfflineWitness, c.ForkingAuthor, c.ForkingWitness, c.Backdated = 0, 0, false, false, false, 0
-	c.EpochMs = 10_000
+	c := simlog.Replay()
 	log, err := simlog.Generate(c)
 	if err != nil {
 		b.Fatal(err)

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"cmp"
 	"slices"
 	"testing"
 
@@ -16,13 +15,7 @@ func TestSortByLamport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := slices.Clone(lg.Envelopes)
-	slices.SortFunc(want, func(a, b *msg.Envelope) int {
-		if c := cmp.Compare(a.Body.Lamport, b.Body.Lamport); c != 0 {
-			return c
-		}
-		return slices.Compare(a.ID[:], b.ID[:])
-	})
+	want := lg.ByLamport()
 	// Ids that share their first 8 bytes must still sort by the rest.
 	x, y := *lg.Envelopes[0], *lg.Envelopes[1]
 	x.Body.Lamport, y.Body.Lamport = 1<<40, 1<<40

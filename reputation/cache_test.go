@@ -41,7 +41,7 @@ func TestAccountsCache(t *testing.T) {
 			}
 			for j, v := range vs {
 				var want []msg.Account
-				for a := range v.accts {
+				for a := range v.bals.Keys() {
 					want = append(want, a)
 				}
 				slices.SortFunc(want, func(x, y msg.Account) int { return bytes.Compare(x[:], y[:]) })

@@ -101,8 +101,8 @@ func TestSlotChurn(t *testing.T) {
 	if err := l.Genesis(churn, 3); err != nil {
 		t.Fatal(err)
 	}
-	if len(l.keys) > 2*len(l.accts)+16 {
-		t.Fatalf("%d slots for %d accounts: never renumbered", len(l.keys), len(l.accts))
+	if l.bals.Slots() > 2*l.bals.Len()+16 {
+		t.Fatalf("%d slots for %d accounts: never renumbered", l.bals.Slots(), l.bals.Len())
 	}
 	if err := l.Check(); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/guild-net/guild/internal/dense"
 	"github.com/guild-net/guild/internal/pmap"
 	"github.com/guild-net/guild/msg"
 )
@@ -33,22 +34,17 @@ func (b Balance) Free() uint64 { return b.Bal - b.Locked }
 
 // Ledger is the µREP ledger. The zero value is not ready; use New.
 type Ledger struct {
-	// Balances are dense: accts numbers the accounts with a non-zero balance, keys[i]
-	// is the account of slot i and bals[i] its balance (zero for a slot whose account
-	// left). Decay rewrites every balance each live epoch while accounts rarely come
-	// or go, so a clone copies only bals and shares accts and keys until it first
-	// changes membership (shared says it must copy them then).
-	accts    map[msg.Account]int32
-	keys     []msg.Account
-	bals     []Balance
-	shared   atomic.Bool
+	// bals holds the accounts with a non-zero balance. Decay rewrites every balance
+	// each live epoch while accounts rarely come or go, so balances are dense
+	// (internal/dense): a clone copies them and shares the numbering of accounts.
+	bals     *dense.Map[msg.Account, Balance]
 	equiv    map[msg.Account]struct{}
 	minted   uint64
 	burned   uint64
 	forgiven uint64
 	pending  uint64
 
-	// sorted caches the accounts of accts ascending (Snapshot and Rows need them every
+	// sorted caches the accounts of bals ascending (Snapshot and Rows need them every
 	// epoch), or holds nil after a change of membership. A stored slice is never
 	// written, so clones share it. It is atomic because Accounts is a read, and readers
 	// of a published ledger may fill the cache concurrently.
@@ -57,27 +53,21 @@ type Ledger struct {
 
 // New gives an empty ledger.
 func New() *Ledger {
-	return &Ledger{accts: make(map[msg.Account]int32), equiv: make(map[msg.Account]struct{})}
+	return &Ledger{bals: dense.New[msg.Account, Balance](), equiv: make(map[msg.Account]struct{})}
 }
 
 // Clone gives an independent copy (a per-epoch snapshot).
 func (l *Ledger) Clone() *Ledger {
-	if !l.shared.Load() {
-		l.shared.Store(true) // l's accts and keys are shared from now on
-	}
 	c := &Ledger{minted: l.minted, burned: l.burned, forgiven: l.forgiven, pending: l.pending,
-		accts: l.accts, keys: l.keys, bals: slices.Clone(l.bals), equiv: maps.Clone(l.equiv)}
-	c.shared.Store(true)
+		bals: l.bals.Clone(), equiv: maps.Clone(l.equiv)}
 	c.sorted.Store(l.sorted.Load())
 	return c
 }
 
 // Get gives an account's balance (zero for an unknown account).
 func (l *Ledger) Get(a msg.Account) Balance {
-	if i, ok := l.accts[a]; ok {
-		return l.bals[i]
-	}
-	return Balance{}
+	b, _ := l.bals.Get(a)
+	return b
 }
 
 // Free gives an account's unlocked µREP.
@@ -103,57 +93,28 @@ func (l *Ledger) MintHeadroom() uint64 { return math.MaxUint64 - l.minted }
 // set stores a's balance, deleting a zero one. Every caller read a's balance first and
 // never raises a zero balance, so set inserts no account; it may remove one.
 func (l *Ledger) set(a msg.Account, b Balance) {
-	i, ok := l.accts[a]
+	_, ok := l.bals.Slot(a)
 	switch {
 	case ok && b.Bal == 0:
-		l.remove(a, i)
-	case ok:
-		l.bals[i] = b
-	case b.Bal != 0:
-		l.insert(a, b)
+		l.remove(a)
+	case ok || b.Bal != 0:
+		l.put(a, b)
 	}
 }
 
-// own makes accts and keys this version's to write.
-func (l *Ledger) own() {
-	if l.shared.Load() {
-		l.accts, l.keys = maps.Clone(l.accts), slices.Clone(l.keys)
-		l.shared.Store(false)
-	}
-}
-
-// remove drops a, at slot i, from the accounts. Slots keep their places (Decay removes
-// while it walks them); insert reclaims dead slots.
-func (l *Ledger) remove(a msg.Account, i int32) {
-	l.own()
-	delete(l.accts, a)
-	l.bals[i] = Balance{}
+// remove drops a from the accounts. Slots keep their places (Decay removes while it
+// walks them).
+func (l *Ledger) remove(a msg.Account) {
+	l.bals.Delete(a)
 	l.sorted.Store(nil)
 }
 
-// insert adds a new account a with the non-zero balance b.
-func (l *Ledger) insert(a msg.Account, b Balance) {
-	if len(l.keys) >= 2*len(l.accts)+16 {
-		// More dead slots than live ones: renumber the live accounts.
-		accts := make(map[msg.Account]int32, len(l.accts)+1)
-		keys := make([]msg.Account, 0, len(l.accts)+1)
-		bals := make([]Balance, 0, len(l.accts)+1)
-		for i, k := range l.keys {
-			if j, ok := l.accts[k]; ok && j == int32(i) {
-				accts[k] = int32(len(keys))
-				keys = append(keys, k)
-				bals = append(bals, l.bals[i])
-			}
-		}
-		l.accts, l.keys, l.bals = accts, keys, bals
-		l.shared.Store(false)
-	} else {
-		l.own()
+// put stores a's balance, adding a if it is new.
+func (l *Ledger) put(a msg.Account, b Balance) {
+	if _, ok := l.bals.Slot(a); !ok {
+		l.sorted.Store(nil)
 	}
-	l.accts[a] = int32(len(l.keys))
-	l.keys = append(l.keys, a)
-	l.bals = append(l.bals, b)
-	l.sorted.Store(nil)
+	l.bals.Put(a, b)
 }
 
 // Genesis mints amount straight to a (genesis allocations count as minted).
@@ -188,12 +149,13 @@ func (l *Ledger) Give(a msg.Account, amount uint64) error {
 		l.burned += amount
 		return nil
 	}
-	i, ok := l.accts[a]
+	i, ok := l.bals.Slot(a)
 	if !ok {
-		l.insert(a, Balance{Bal: amount})
+		l.put(a, Balance{Bal: amount})
 		return nil
 	}
-	l.bals[i].Bal += amount // Σ balances ≤ minted ≤ 2^64−1, so this cannot wrap
+	_, b := l.bals.At(i)
+	b.Bal += amount // Σ balances ≤ minted ≤ 2^64−1, so this cannot wrap
 	return nil
 }
 
@@ -248,12 +210,13 @@ func (l *Ledger) Lock(a msg.Account, amount uint64) error {
 
 // LockUpTo locks min(amount, free) and returns it (a vote's clamp, SPEC §6 VOTE).
 func (l *Ledger) LockUpTo(a msg.Account, amount uint64) uint64 {
-	i, ok := l.accts[a]
+	i, ok := l.bals.Slot(a)
 	if !ok {
 		return 0
 	}
-	n := min(amount, l.bals[i].Free())
-	l.bals[i].Locked += n
+	_, b := l.bals.At(i)
+	n := min(amount, b.Free())
+	b.Locked += n
 	return n
 }
 
@@ -275,10 +238,9 @@ func (l *Ledger) Unlock(a msg.Account, amount uint64) error {
 // Equivocate burns all of a's REP, locks included, marks a as an equivocator and returns
 // the amount burned (SPEC §7.6). Callers remove a's votes from open pools themselves.
 func (l *Ledger) Equivocate(a msg.Account) uint64 {
-	var b Balance
-	if i, ok := l.accts[a]; ok {
-		b = l.bals[i]
-		l.remove(a, i)
+	b, ok := l.bals.Get(a)
+	if ok {
+		l.remove(a)
 	}
 	l.burned += b.Bal
 	l.equiv[a] = struct{}{}
@@ -298,8 +260,8 @@ func (l *Ledger) Decay(ppm uint64) uint64 {
 		return 0
 	}
 	var total uint64
-	for i := range l.bals {
-		b := &l.bals[i] // a dead slot is zero and burns nothing
+	for i := range l.bals.Slots() {
+		a, b := l.bals.At(i) // a dead slot is zero and burns nothing
 		d := MulDiv(b.Free(), ppm, PPM)
 		if d == 0 {
 			continue
@@ -307,7 +269,7 @@ func (l *Ledger) Decay(ppm uint64) uint64 {
 		b.Bal -= d
 		total += d
 		if b.Bal == 0 {
-			l.remove(l.keys[i], int32(i))
+			l.remove(a)
 		}
 	}
 	l.burned += total
@@ -322,17 +284,14 @@ func (l *Ledger) accounts() []msg.Account {
 	if p := l.sorted.Load(); p != nil {
 		return *p
 	}
-	out := make([]msg.Account, 0, len(l.accts))
-	for a := range l.accts {
-		out = append(out, a)
-	}
+	out := slices.AppendSeq(make([]msg.Account, 0, l.bals.Len()), l.bals.Keys())
 	slices.SortFunc(out, pmap.Compare32)
 	l.sorted.Store(&out)
 	return out
 }
 
 // Len gives the number of accounts with a non-zero balance.
-func (l *Ledger) Len() int { return len(l.accts) }
+func (l *Ledger) Len() int { return l.bals.Len() }
 
 // Range calls f for every account with a non-zero balance, ascending, until f returns
 // false: Rows without building them.
@@ -394,15 +353,16 @@ var ErrInvariant = errors.New("reputation ledger invariant broken")
 func (l *Ledger) Check() error {
 	var sum, carry uint64
 	live := 0
-	for i, b := range l.bals {
-		if j, ok := l.accts[l.keys[i]]; !ok || j != int32(i) {
+	for i := range l.bals.Slots() {
+		a, p := l.bals.At(i)
+		b := *p
+		if !l.bals.Live(i) {
 			if b != (Balance{}) {
-				return fmt.Errorf("dead slot of %s holds %d: %w", l.keys[i], b.Bal, ErrInvariant)
+				return fmt.Errorf("dead slot of %s holds %d: %w", a, b.Bal, ErrInvariant)
 			}
 			continue
 		}
 		live++
-		a := l.keys[i]
 		if b.Bal == 0 {
 			return fmt.Errorf("%s listed with a zero balance: %w", a, ErrInvariant)
 		}
@@ -416,8 +376,8 @@ func (l *Ledger) Check() error {
 		sum, c = bits.Add64(sum, b.Bal, 0)
 		carry += c
 	}
-	if live != len(l.accts) {
-		return fmt.Errorf("%d accounts listed, %d slots live: %w", len(l.accts), live, ErrInvariant)
+	if live != l.bals.Len() {
+		return fmt.Errorf("%d accounts listed, %d slots live: %w", l.bals.Len(), live, ErrInvariant)
 	}
 	if carry != 0 || l.burned > l.minted || sum != l.minted-l.burned-l.pending {
 		return fmt.Errorf("Σ balances %d ≠ minted %d − burned %d − pending %d: %w",

@@ -1,8 +1,6 @@
 package state_test
 
 import (
-	"cmp"
-	"slices"
 	"testing"
 
 	"github.com/guild-net/guild/internal/simlog"
@@ -24,10 +22,7 @@ type replayEpoch struct {
 // epoch's state alive (the ledger does, and that is what makes GC expensive).
 // Run it with -cpu 1, like the replay benchmark.
 func BenchmarkApplyReplay(b *testing.B) {
-	c := simlog.Default()
-	c.Authors, c.Witnesses, c.PerEpoch, c.Epochs = 1000, 4, 1, 100
-	c.LateCheckpoint, c.WithheldCheckpoint, c.OfflineWitness, c.ForkingAuthor, c.ForkingWitness, c.Backdated = 0, 0, false, false, false, 0
-	c.EpochMs = 10_000
+	c := simlog.Replay()
 	log, err := simlog.Generate(c)
 	if err != nil {
 		b.Fatal(err)
@@ -36,13 +31,7 @@ func BenchmarkApplyReplay(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	envs := slices.Clone(log.Envelopes)
-	slices.SortFunc(envs, func(x, y *msg.Envelope) int {
-		if c := cmp.Compare(x.Body.Lamport, y.Body.Lamport); c != 0 {
-			return c
-		}
-		return slices.Compare(x.ID[:], y.ID[:])
-	})
+	envs := log.ByLamport()
 	now := int64(log.Genesis.GenesisTsMs) + int64(c.Epochs+10)*int64(c.EpochMs)
 	for _, e := range envs {
 		if _, err := led.IngestAdmitted(e, now); err != nil {

@@ -38,6 +38,18 @@ func Default() Config {
 		OfflineWitness: true, ForkingAuthor: true, ForkingWitness: true, Backdated: 5}
 }
 
+// Replay is the log of the rebuild benchmarks (ingest's BenchmarkReplay, state's
+// BenchmarkApplyReplay): 1,000 authors posting once an epoch for 100 epochs of 10 s,
+// 4 witnesses checkpointing every epoch, no adversarial schedule; about 100,000
+// messages.
+func Replay() Config {
+	c := Default()
+	c.Authors, c.Witnesses, c.PerEpoch, c.Epochs, c.EpochMs = 1000, 4, 1, 100, 10_000
+	c.LateCheckpoint, c.WithheldCheckpoint, c.Backdated = 0, 0, 0
+	c.OfflineWitness, c.ForkingAuthor, c.ForkingWitness = false, false, false
+	return c
+}
+
 // Log is a generated log.
 type Log struct {
 	Config    Config
@@ -423,6 +435,22 @@ func (l *Log) ByRelease() []*msg.Envelope {
 		ra, rb := l.Release[a.ID], l.Release[b.ID]
 		if ra != rb {
 			if ra < rb {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(a.ID[:], b.ID[:])
+	})
+	return out
+}
+
+// ByLamport gives the envelopes by (lamport, id): ancestors first, the order a node
+// rebuilding from its store replays them in.
+func (l *Log) ByLamport() []*msg.Envelope {
+	out := slices.Clone(l.Envelopes)
+	slices.SortFunc(out, func(a, b *msg.Envelope) int {
+		if a.Body.Lamport != b.Body.Lamport {
+			if a.Body.Lamport < b.Body.Lamport {
 				return -1
 			}
 			return 1
