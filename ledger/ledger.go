@@ -199,6 +199,13 @@ func (l *Ledger) feed(added []*dag.Node) error {
 			}
 		}
 		queue = rest
+		if len(l.parked) > 0 {
+			// A checkpoint of this pass promoted messages (promoteListed): they are
+			// held now and go to the engine with the rest, their ancestors checked.
+			queue = append(queue, l.parked...)
+			l.parked = nil
+			check, progress = true, true
+		}
 	}
 	l.parked = queue
 	return nil
