@@ -3,6 +3,7 @@ package dag
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/guild-net/guild/msg"
@@ -174,19 +175,11 @@ func New(cfg Config) *DAG {
 // Reserve makes room for n more messages, so that a caller loading a known number of
 // stored messages does not pay for the id index growing step by step.
 func (d *DAG) Reserve(n int) {
-	d.nodes = reserve(d.nodes, n)
-}
-
-// reserve gives m, or a copy of it with room for n more keys.
-func reserve[K comparable, V any](m map[K]V, n int) map[K]V {
-	if n <= 0 {
-		return m
+	if n > 0 {
+		m := make(map[msg.ID]*Node, len(d.nodes)+n)
+		maps.Copy(m, d.nodes)
+		d.nodes = m
 	}
-	r := make(map[K]V, len(m)+n)
-	for k, v := range m {
-		r[k] = v
-	}
-	return r
 }
 
 // Ingest takes one envelope that passed msg.Decode. The checks run in this order:

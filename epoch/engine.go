@@ -3,6 +3,7 @@ package epoch
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -252,14 +253,11 @@ func NewEngine(cfg Config) *Engine {
 // Reserve makes room for n more messages, so that a caller loading a known number of
 // stored messages does not pay for the id index growing step by step.
 func (e *Engine) Reserve(n int) {
-	if n <= 0 {
-		return
+	if n > 0 {
+		m := make(map[msg.ID]*node, len(e.byID)+n)
+		maps.Copy(m, e.byID)
+		e.byID = m
 	}
-	m := make(map[msg.ID]*node, len(e.byID)+n)
-	for k, v := range e.byID {
-		m[k] = v
-	}
-	e.byID = m
 }
 
 // Config gives the engine's parameters.
