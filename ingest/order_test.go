@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/guild-net/guild/dag"
 	"github.com/guild-net/guild/internal/simlog"
 	"github.com/guild-net/guild/ledger"
 	"github.com/guild-net/guild/msg"
@@ -37,10 +38,23 @@ func TestSortByLamport(t *testing.T) {
 // ancestor first, that it holds checkpoints back (none comes earlier than in lamport
 // order), and that a ledger fed in it computes the same epochs as one fed by lamport.
 func TestReplayOrder(t *testing.T) {
-	c := simlog.Default() // forks, late and withheld checkpoints, backdating
+	// The default log has forks, late and withheld checkpoints and backdating; the wide
+	// one has checkpoints whose heads travel as blobs, which the ledger reads into
+	// reused buffers.
+	wide := simlog.Replay()
+	wide.Authors, wide.Epochs, wide.EpochMs = 700, 3, 4000
+	for name, c := range map[string]simlog.Config{"default": simlog.Default(), "wide": wide} {
+		t.Run(name, func(t *testing.T) { testReplayOrder(t, c) })
+	}
+}
+
+func testReplayOrder(t *testing.T, c simlog.Config) {
 	lg, err := simlog.Generate(c)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.Authors > 600 && len(lg.Blobs) == 0 {
+		t.Fatal("the wide log has no heads blob")
 	}
 	sorted := sortByLamport(lg.Envelopes)
 	got := replayOrder(sorted)
@@ -96,13 +110,21 @@ func TestReplayOrder(t *testing.T) {
 		t.Fatal("no checkpoint was held back")
 	}
 
-	feed := func(envs []*msg.Envelope) *ledger.Ledger {
-		l, err := ledger.New(lg.Genesis, ledger.Options{Blobs: lg.Blob})
+	// Fed as a rebuild feeds it (everyone admitted), in both orders, and as a live node
+	// meets it (admission judged, release order, orphans waiting for their ancestors).
+	feed := func(envs []*msg.Envelope, live bool) *ledger.Ledger {
+		l, err := ledger.New(lg.Genesis, ledger.Options{Blobs: lg.Blob,
+			DAG: dag.Config{MaxOrphans: 1 << 20, MaxOrphanBytes: 1 << 30}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range envs {
-			if _, err := l.IngestAdmitted(e, 1<<50); err != nil {
+			if live {
+				_, err = l.Ingest(e, 1<<50)
+			} else {
+				_, err = l.IngestAdmitted(e, 1<<50)
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -112,15 +134,17 @@ func TestReplayOrder(t *testing.T) {
 		}
 		return l
 	}
-	a, b := feed(sorted), feed(got)
-	if a.Epochs() != b.Epochs() {
-		t.Fatalf("%d epochs by lamport, %d in replay order", a.Epochs(), b.Epochs())
-	}
-	for k := range uint64(a.Epochs()) {
-		ra, _ := a.Epoch(k)
-		rb, _ := b.Epoch(k)
-		if ra.Root() != rb.Root() || ra.Batch.Hash != rb.Batch.Hash || ra.Settled != rb.Settled {
-			t.Fatalf("epoch %d differs between the orders", k)
+	a := feed(sorted, false)
+	for name, b := range map[string]*ledger.Ledger{"replay order": feed(got, false), "release order, live": feed(lg.ByRelease(), true)} {
+		if a.Epochs() != b.Epochs() {
+			t.Fatalf("%d epochs by lamport, %d in %s", a.Epochs(), b.Epochs(), name)
+		}
+		for k := range uint64(a.Epochs()) {
+			ra, _ := a.Epoch(k)
+			rb, _ := b.Epoch(k)
+			if ra.Root() != rb.Root() || ra.Batch.Hash != rb.Batch.Hash || ra.Settled != rb.Settled {
+				t.Fatalf("epoch %d differs between lamport order and %s", k, name)
+			}
 		}
 	}
 }
