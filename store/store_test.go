@@ -229,11 +229,9 @@ func compareID(a, b msg.ID) int { return bytes.Compare(a[:], b[:]) }
 func TestReceived(t *testing.T) {
 	backends(t, func(t *testing.T, s *Store) {
 		times := []int64{-5, 0, 10, 10, 20, math.MaxInt64, math.MinInt64}
-		var rs []Record
 		for i, ms := range times {
 			r := rec(6, uint64(i+1), 0, 50)
 			r.RecvMs = ms
-			rs = append(rs, r)
 			if i == 3 {
 				if err := s.Flush(context.Background()); err != nil {
 					t.Fatal(err)
@@ -243,7 +241,7 @@ func TestReceived(t *testing.T) {
 		}
 		tests := []struct {
 			from, to int64
-			want     []int // indexes into rs, in expected order
+			want     []int // indexes into times, in expected order
 		}{
 			{math.MinInt64, math.MaxInt64, []int{6, 0, 1, 2, 3, 4, 5}},
 			{0, 10, []int{1, 2, 3}},

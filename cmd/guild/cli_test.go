@@ -44,7 +44,7 @@ func TestKeygenAndGenesis(t *testing.T) {
 		t.Fatal(err)
 	}
 	gpath := filepath.Join(dir, "genesis.json")
-	out, _, err = run(t, "genesis", "new", "--name", "test", "-o", gpath, "--start-ms", "1700000000000",
+	_, _, err = run(t, "genesis", "new", "--name", "test", "-o", gpath, "--start-ms", "1700000000000",
 		"--alloc", a+"=10:2.5", "--alloc", accA.String()+"=1:0", "--witness", a, "--witness", b, "--epoch-ms", "2000", "--grace-ms", "400")
 	if err == nil {
 		t.Fatal("an account allocated twice was accepted")
