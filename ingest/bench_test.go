@@ -145,6 +145,7 @@ func BenchmarkReplay(b *testing.B) {
 	// the measured rebuild.
 	log = nil
 	runtime.GC()
+	b.ReportAllocs()
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
 		st, err := store.Open(dir)
