@@ -364,6 +364,10 @@ type FlowRow struct {
 	Flow uint64
 }
 
+// Posts gives every post by ascending id. The slice may be shared with other versions:
+// read it, never write it.
+func (f *Forum) Posts() []*Post { return f.posts.sorted() }
+
 // Rows gives the posts component by ascending post id.
 func (f *Forum) Rows() []PostRow {
 	posts := f.posts.sorted()

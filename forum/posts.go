@@ -151,8 +151,9 @@ func (s *postSet) clone() postSet {
 	return c
 }
 
-// seal turns the fresh posts into a run and merges runs as addRun did: in a new outer
-// slice, so versions sharing the old one are unaffected.
+// seal turns the fresh posts into a run and merges the newest runs while the older is
+// at most twice the newer, in a new outer slice, so versions sharing the old one are
+// unaffected.
 func (s *postSet) seal() {
 	if len(s.fresh) == 0 {
 		return

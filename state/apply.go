@@ -93,30 +93,11 @@ func (s *State) apply(k uint64, batch []*msg.Envelope, in Inputs) error {
 
 	// Phases 3–7 run the messages in (kind phase, author, seq, id) order. Checkpoints
 	// (phase 7) are recorded by the epoch rule from the DAG and change no balance.
-	nPosts := 0
 	for _, m := range msgs {
-		if m.Body.Kind == msg.KindPost {
-			nPosts++
-		}
-	}
-	posted := make([]*msg.Envelope, 0, nPosts)
-	for _, m := range msgs {
-		partial, err := s.applyMsg(k, m)
-		if err != nil {
+		if partial, err := s.applyMsg(k, m); err != nil {
 			rep.noEffect(m, partial, err)
 		}
-		if m.Body.Kind == msg.KindPost && (err == nil || partial) {
-			posted = append(posted, m)
-		}
 	}
-	// addRun sorts the new ids; sorting pointers first moves 8 bytes per swap instead
-	// of 32, and hands it a run already in order, which it checks in linear time.
-	slices.SortFunc(posted, func(a, b *msg.Envelope) int { return pmap.Compare32(a.ID, b.ID) })
-	newPosts := make([]msg.ID, len(posted))
-	for i, m := range posted {
-		newPosts[i] = m.ID
-	}
-	s.postRuns = addRun(s.postRuns, newPosts)
 
 	// Phase 8: deadlines, in live epochs only.
 	if in.Live {
@@ -179,55 +160,6 @@ func (s *State) check() error {
 // refreshEscrowOwners rebuilds the admission index of escrow owners. The map is new
 // each time, so clones may share the previous one.
 func (s *State) refreshEscrowOwners() { s.escrowOwners = s.cr.EscrowOwners() }
-
-// addRun gives runs with the unsorted ids of add (disjoint from every run) as one more
-// run, in a new outer slice. It then merges the last two runs while the older is at most
-// twice the newer, so the runs shrink geometrically: there are O(log posts) of them and
-// each id takes part in O(log posts) merges over the whole log.
-func addRun(runs [][]msg.ID, add []msg.ID) [][]msg.ID {
-	if len(add) == 0 {
-		return runs
-	}
-	slices.SortFunc(add, pmap.Compare32)
-	out := make([][]msg.ID, len(runs), len(runs)+1)
-	copy(out, runs)
-	out = append(out, add)
-	for n := len(out); n >= 2 && len(out[n-2]) <= 2*len(out[n-1]); n = len(out) {
-		out[n-2] = mergeIDs(out[n-2], out[n-1])
-		out = out[:n-1]
-	}
-	return out
-}
-
-// sortedPostIDs gives every post id ascending; the slice may be shared, so callers only
-// read it.
-func (s *State) sortedPostIDs() []msg.ID {
-	if len(s.postRuns) == 0 {
-		return nil
-	}
-	ids := s.postRuns[len(s.postRuns)-1]
-	for i := len(s.postRuns) - 2; i >= 0; i-- {
-		ids = mergeIDs(s.postRuns[i], ids)
-	}
-	return ids
-}
-
-// mergeIDs gives the ascending union of the sorted, disjoint a and b in a new slice.
-func mergeIDs(a, b []msg.ID) []msg.ID {
-	out := make([]msg.ID, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if pmap.Compare32(a[i], b[j]) < 0 {
-			out = append(out, a[i])
-			i++
-		} else {
-			out = append(out, b[j])
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
-}
 
 func (s *State) lastEpoch() int64 {
 	if !s.applied {

@@ -280,10 +280,9 @@ func (s *State) creditRows(e *rowEnc) {
 // for an evidence post, module 32 zero bytes when absent, weight a CBOR integer
 // (negative for a leach).
 func (s *State) postRows(e *rowEnc) {
-	ids := s.sortedPostIDs()
-	e.arr(len(ids))
-	for _, id := range ids {
-		p, _ := s.forum.Get(id)
+	posts := s.forum.Posts()
+	e.arr(len(posts))
+	for _, p := range posts {
 		e.arr(9)
 		e.id(p.ID)
 		e.u(p.Batch)
@@ -303,7 +302,7 @@ func (s *State) postRows(e *rowEnc) {
 		}
 		e.id(p.Module)
 		e.diff(p.Params)
-		e.u(s.forum.Value(id))
+		e.u(s.forum.Value(p.ID))
 		e.row()
 	}
 }

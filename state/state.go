@@ -30,11 +30,6 @@ type State struct {
 	cr    *credits.Ledger
 	forum *forum.Forum
 	book  *pool.Book
-	// postRuns holds every post id, for the root, in ascending runs that are disjoint
-	// and shrink geometrically (see addRun): rebuilding one sorted list each epoch
-	// cost O(posts) per epoch. Runs are never written once made and Apply replaces
-	// the outer slice, so clones share both.
-	postRuns [][]msg.ID
 
 	// escrowOwners holds the owners of open escrows, for admission (derived from the
 	// credits ledger at the end of each Apply; never written afterwards, so clones share it).
