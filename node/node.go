@@ -388,10 +388,14 @@ func (n *Node) afterAdvance() {
 	n.m.computed.Set(float64(s.computed))
 	n.m.settled.Set(float64(s.settled))
 	n.m.live.Set(float64(s.latest.LiveEpochs()))
-	for k := n.settledK + 1; k <= s.settled; k++ {
-		r, _ := n.led.Epoch(uint64(k))
-		if r.Settled {
-			n.log.Debug("epoch settled", "epoch", k, "batch", len(r.Batch.IDs), "live", r.Batch.Live, "root", r.Root().Short())
+	// A root costs O(posts): at start-up, when every epoch of the store settles at once,
+	// computing them only for a debug line took longer than the rebuild itself.
+	if n.log.Enabled(context.Background(), slog.LevelDebug) {
+		for k := n.settledK + 1; k <= s.settled; k++ {
+			r, _ := n.led.Epoch(uint64(k))
+			if r.Settled {
+				n.log.Debug("epoch settled", "epoch", k, "batch", len(r.Batch.IDs), "live", r.Batch.Live, "root", r.Root().Short())
+			}
 		}
 	}
 	if s.settled > n.settledK {
