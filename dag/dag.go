@@ -241,9 +241,10 @@ func (d *DAG) NextDue() (nowMs int64, ok bool) {
 }
 
 // Promote ingests every stored message of an unadmitted author without asking for
-// admission: call it when the author becomes admitted, or when a counted checkpoint
-// lists one of its messages. Messages arriving later are judged by the Admitter
-// again. Results come in (seq, id) order.
+// admission: call it when a counted checkpoint lists one of its messages (SPEC §3
+// judges admission at each message's own epoch, so an author admitted later does not
+// by itself bring its earlier messages in). Messages arriving later are judged by the
+// Admitter again. Results come in (seq, id) order.
 func (d *DAG) Promote(a msg.Account) []Result {
 	list := d.unadm[a]
 	if len(list) == 0 {

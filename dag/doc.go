@@ -23,7 +23,7 @@
 //	// r.Evicted: ids dropped from a buffer; the store may forget them.
 //	// every so often (see NextDue), and with the receive time nowMs:
 //	for _, r := range d.Tick(clock.NowMs(), admitter) { ... }
-//	// when an author becomes admitted or a checkpoint lists its message:
+//	// when a counted checkpoint lists a message of an unadmitted author:
 //	for _, r := range d.Promote(author) { ... }
 //
 // Order of checks in Ingest: duplicate (the id is stored in any form), future
