@@ -46,6 +46,15 @@ func TestBlobs(t *testing.T) {
 			if err != nil || !ok || !bytes.Equal(got, content) {
 				t.Fatalf("size %d: GetBlob ok=%v err=%v equal=%v", tc.size, ok, err, bytes.Equal(got, content))
 			}
+			// AppendBlob keeps what dst holds and reuses its room.
+			dst := append(make([]byte, 0, tc.size+8), "prefix"...)
+			app, ok, err := s.AppendBlob(dst, id)
+			if err != nil || !ok || string(app[:6]) != "prefix" || !bytes.Equal(app[6:], content) {
+				t.Fatalf("size %d: AppendBlob ok=%v err=%v", tc.size, ok, err)
+			}
+			if tc.size > 0 && &app[0] != &dst[:1][0] {
+				t.Fatalf("size %d: AppendBlob did not reuse the room of dst", tc.size)
+			}
 			size, ok, err := s.BlobSize(id)
 			if err != nil || !ok || size != int64(tc.size) {
 				t.Fatalf("BlobSize = %d %v %v, want %d", size, ok, err, tc.size)
@@ -77,6 +86,9 @@ func TestBlobs(t *testing.T) {
 		}
 		if _, ok, err := s.GetBlob(missing); ok || err != nil {
 			t.Fatalf("GetBlob(missing) ok=%v err=%v", ok, err)
+		}
+		if b, ok, err := s.AppendBlob([]byte("kept"), missing); ok || err != nil || string(b) != "kept" {
+			t.Fatalf("AppendBlob(missing) = %q %v %v", b, ok, err)
 		}
 		seen := map[msg.ID]int64{}
 		var prev msg.ID
