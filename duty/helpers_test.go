@@ -117,17 +117,4 @@ func head(e *msg.Envelope) msg.Head {
 	return msg.Head{Author: e.Body.Author, Seq: e.Body.Seq, ID: e.ID}
 }
 
-func sortHeads(hs []msg.Head) {
-	slices.SortFunc(hs, func(x, y msg.Head) int {
-		if c := bytes.Compare(x.Author[:], y.Author[:]); c != 0 {
-			return c
-		}
-		if x.Seq != y.Seq {
-			if x.Seq < y.Seq {
-				return -1
-			}
-			return 1
-		}
-		return bytes.Compare(x.ID[:], y.ID[:])
-	})
-}
+func sortHeads(hs []msg.Head) { slices.SortFunc(hs, msg.CompareHeads) }

@@ -108,7 +108,7 @@ func (c *Cut) Heads() []msg.Head {
 		}
 		hs = append(hs, msg.Head{Author: n.a.id, Seq: n.seq, ID: n.id})
 	}
-	slices.SortFunc(hs, cmpHead)
+	slices.SortFunc(hs, msg.CompareHeads)
 	return hs
 }
 
@@ -362,19 +362,6 @@ func (e *Engine) quorum(ws WitnessSet, weight uint64) bool {
 
 func sortIDs(ids []msg.ID) {
 	slices.SortFunc(ids, func(a, b msg.ID) int { return bytes.Compare(a[:], b[:]) })
-}
-
-func cmpHead(a, b msg.Head) int {
-	if c := bytes.Compare(a.Author[:], b.Author[:]); c != 0 {
-		return c
-	}
-	if a.Seq != b.Seq {
-		if a.Seq < b.Seq {
-			return -1
-		}
-		return 1
-	}
-	return bytes.Compare(a.ID[:], b.ID[:])
 }
 
 // Seed derives seed_k from seed_{k−1} and this batch (WIRE §4); seed_{−1} is the network id.

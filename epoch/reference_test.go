@@ -376,7 +376,7 @@ func genLog(t *rapid.T) genned {
 				}
 				cp.Heads = append(cp.Heads, h)
 			}
-			slices.SortFunc(cp.Heads, cmpHead)
+			slices.SortFunc(cp.Heads, msg.CompareHeads)
 		}
 		l.mk(a, prev, ts, cp, parents...)
 	}

@@ -103,7 +103,7 @@ func (s *sim) duty(i int, k uint64) []msg.Head {
 			hs = append(hs, msg.Head{Author: sm.m.Author, Seq: sm.m.Seq, ID: sm.m.ID})
 		}
 	}
-	slices.SortFunc(hs, cmpHead)
+	slices.SortFunc(hs, msg.CompareHeads)
 	return hs
 }
 
@@ -305,7 +305,7 @@ func buildSim(t *rapid.T, size simSize) *sim {
 			for _, m := range newest {
 				hs = append(hs, msg.Head{Author: m.Author, Seq: m.Seq, ID: m.ID})
 			}
-			slices.SortFunc(hs, cmpHead)
+			slices.SortFunc(hs, msg.CompareHeads)
 			s.emit(w, ev.at, ev.at, &CheckpointInfo{Epoch: ev.k, Heads: hs}, nil)
 		case 3:
 			m := secret[released]
