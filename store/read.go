@@ -73,6 +73,25 @@ func (s *Store) merged(prefix, lower, upper string, pend []ovItem, fn func(key, 
 	return nil
 }
 
+// viaIndex adapts fn for merged over an index whose entries name a record by its
+// insertion number, which num reads from the entry's key or value.
+func (s *Store) viaIndex(fn func(Record) bool, num func(k, v []byte) (uint64, error)) func(k, v []byte, it *ovItem) (bool, error) {
+	return func(k, v []byte, it *ovItem) (bool, error) {
+		if it != nil {
+			return fn(copyRecord(it.p.rec)), nil
+		}
+		n, err := num(k, v)
+		if err != nil {
+			return false, err
+		}
+		r, err := s.recordAt(n)
+		if err != nil {
+			return false, err
+		}
+		return fn(r), nil
+	}
+}
+
 func copyRecord(r Record) Record {
 	r.Envelope = bytes.Clone(r.Envelope)
 	return r
@@ -197,20 +216,7 @@ func (s *Store) Range(author msg.Account, fromSeq, toSeq uint64, fn func(Record)
 	if toSeq != math.MaxUint64 {
 		upper = string(appendU64([]byte(prefix), toSeq+1))
 	}
-	err := s.merged(prefix, lower, upper, pend, func(_, v []byte, it *ovItem) (bool, error) {
-		if it != nil {
-			return fn(copyRecord(it.p.rec)), nil
-		}
-		n, err := parseU64(v)
-		if err != nil {
-			return false, err
-		}
-		r, err := s.recordAt(n)
-		if err != nil {
-			return false, err
-		}
-		return fn(r), nil
-	})
+	err := s.merged(prefix, lower, upper, pend, s.viaIndex(fn, func(_, v []byte) (uint64, error) { return parseU64(v) }))
 	if err != nil {
 		return fmt.Errorf("range %s [%d, %d]: %w", author.Hex()[:8], fromSeq, toSeq, err)
 	}
@@ -271,20 +277,7 @@ func (s *Store) Received(fromMs, toMs int64, fn func(Record) bool) error {
 	if toMs != math.MaxInt64 {
 		upper = recvIndexKey(toMs+1, 0)
 	}
-	err := s.merged(pRecv, lower, upper, pend, func(k, _ []byte, it *ovItem) (bool, error) {
-		if it != nil {
-			return fn(copyRecord(it.p.rec)), nil
-		}
-		n, err := hexU64(k, offRecvN)
-		if err != nil {
-			return false, err
-		}
-		r, err := s.recordAt(n)
-		if err != nil {
-			return false, err
-		}
-		return fn(r), nil
-	})
+	err := s.merged(pRecv, lower, upper, pend, s.viaIndex(fn, func(k, _ []byte) (uint64, error) { return hexU64(k, offRecvN) }))
 	if err != nil {
 		return fmt.Errorf("received [%d, %d]: %w", fromMs, toMs, err)
 	}
