@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -31,23 +30,7 @@ func BenchmarkNodeRestart(b *testing.B) {
 		b.Fatal(err)
 	}
 	dir := filepath.Join(b.TempDir(), "store")
-	st, err := store.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	for _, blob := range log.Blobs {
-		if _, err := st.PutBlob(ctx, blob); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for _, e := range log.ByRelease() {
-		st.Put(store.Record{ID: e.ID, Author: e.Body.Author, Seq: e.Body.Seq, Envelope: e.Raw, RecvMs: int64(log.Release[e.ID])})
-	}
-	if err := st.Compact(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := st.Close(); err != nil {
+	if err := log.WriteStore(dir); err != nil {
 		b.Fatal(err)
 	}
 	cfg := Config{

@@ -2,6 +2,7 @@ package simlog
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"fmt"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/guild-net/guild/genesis"
 	"github.com/guild-net/guild/msg"
+	"github.com/guild-net/guild/store"
 )
 
 // Config shapes a generated log.
@@ -442,6 +444,32 @@ func (l *Log) ByRelease() []*msg.Envelope {
 		return bytes.Compare(a.ID[:], b.ID[:])
 	})
 	return out
+}
+
+// WriteStore stores the log in a new pebble store at dir, as a node that received it
+// would have: blobs, then every envelope in release order with its release time as
+// the receive time. It compacts the store before closing it, so that a reader
+// measured on it does not share the machine with the compactions the writes set off.
+func (l *Log) WriteStore(dir string) error {
+	ctx := context.Background()
+	st, err := store.Open(dir)
+	if err != nil {
+		return err
+	}
+	for _, blob := range l.Blobs {
+		if _, err := st.PutBlob(ctx, blob); err != nil {
+			st.Close()
+			return err
+		}
+	}
+	for _, e := range l.ByRelease() {
+		st.Put(store.Record{ID: e.ID, Author: e.Body.Author, Seq: e.Body.Seq, Envelope: e.Raw, RecvMs: int64(l.Release[e.ID])})
+	}
+	if err := st.Compact(ctx); err != nil {
+		st.Close()
+		return err
+	}
+	return st.Close()
 }
 
 // ByLamport gives the envelopes by (lamport, id): ancestors first, the order a node
