@@ -5,8 +5,9 @@
 // REP along citations exactly as the pseudo-code of SPEC §7.2.
 //
 // Posts never change once added and are never removed: each epoch's new posts are kept
-// in a private map until Seal files them into a sorted run, and runs, merged
-// geometrically, are shared by every later version. Values and flows live in
+// in a private list with its own hash index until Seal files them into a sorted run, and
+// runs, merged geometrically and each with a Bloom filter that answers most lookups of
+// absent ids, are shared by every later version. Values and flows live in
 // persistent maps (internal/pmap). So a sealed forum clones in O(log posts) and a
 // clone's writes copy only what they touch.
 package forum

@@ -173,6 +173,11 @@ type Book struct {
 	parts   []reputation.Weighted
 	owner   []msg.Account
 	weights []reputation.Weighted
+
+	// nerrs counts this version's vote errors; errHint is the count of the version it
+	// was cloned from, which sizes the chunks: epochs of one network have similar
+	// numbers of failed votes, and a report keeps a chunk's unused tail alive too.
+	nerrs, errHint int
 }
 
 func idHash(id msg.ID) uint64 { return pmap.Hash32(id) }
@@ -185,7 +190,7 @@ func (b *Book) Clone() *Book {
 	if b.edit.Load() != nil {
 		b.edit.Store(nil) // b's pools are shared from now on
 	}
-	return &Book{pools: b.pools.Clone()}
+	return &Book{pools: b.pools.Clone(), errHint: b.nerrs}
 }
 
 // writer gives this version's token, making one on its first write since a Clone.
@@ -339,8 +344,14 @@ func (e *VoteError) Unwrap() error { return e.Err }
 // long as the state, so one allocation each would be pure GC work.
 func (b *Book) voteErr(pool msg.ID, voter *msg.Account, err error) error {
 	if len(b.errs) == cap(b.errs) {
-		b.errs = make([]VoteError, 0, min(max(2*cap(b.errs), 8), 256))
+		// What the hint says is left, then chunks that grow with the errors beyond it.
+		n := min(max(b.nerrs-b.errHint, 8), 256)
+		if left := b.errHint - b.nerrs; left > 0 {
+			n = min(left, 4096)
+		}
+		b.errs = make([]VoteError, 0, n)
 	}
+	b.nerrs++
 	e := VoteError{Pool: pool, Err: err}
 	if voter != nil {
 		e.Voter, e.HasVoter = *voter, true

@@ -314,7 +314,8 @@ func (b *Book) PaySalary(snap reputation.Snapshot, led *reputation.Ledger, cr *c
 	}
 	parts := b.parts[:0]
 	owners := b.owner[:0]
-	for _, e := range snap.Entries() {
+	for i := range snap.Len() {
+		e := snap.At(i)
 		if led.IsEquivocator(e.Account) {
 			continue
 		}

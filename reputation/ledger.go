@@ -44,11 +44,19 @@ type Ledger struct {
 	forgiven uint64
 	pending  uint64
 
-	// sorted caches the accounts of bals ascending (Snapshot and Rows need them every
-	// epoch), or holds nil after a change of membership. A stored slice is never
-	// written, so clones share it. It is atomic because Accounts is a read, and readers
-	// of a published ledger may fill the cache concurrently.
-	sorted atomic.Pointer[[]msg.Account]
+	// sorted caches the accounts of bals ascending with their slots (Snapshot and
+	// Rows need them every epoch), or holds nil after a change of membership. Slots
+	// only move when membership changes, so the slots stay right as long as the list
+	// does. A stored view is never written, so clones share it. It is atomic because
+	// Accounts is a read, and readers of a published ledger may fill the cache
+	// concurrently.
+	sorted atomic.Pointer[sortedView]
+}
+
+// sortedView is the accounts ascending and slots[i], the slot of accts[i] in bals.
+type sortedView struct {
+	accts []msg.Account
+	slots []int32
 }
 
 // New gives an empty ledger.
@@ -280,14 +288,28 @@ func (l *Ledger) Decay(ppm uint64) uint64 {
 func (l *Ledger) Accounts() []msg.Account { return slices.Clone(l.accounts()) }
 
 // accounts is Accounts without the copy: the caller must not modify the slice.
-func (l *Ledger) accounts() []msg.Account {
-	if p := l.sorted.Load(); p != nil {
-		return *p
+func (l *Ledger) accounts() []msg.Account { return l.view().accts }
+
+// view gives the cached sorted view, making it if the cache is empty.
+func (l *Ledger) view() *sortedView {
+	if v := l.sorted.Load(); v != nil {
+		return v
 	}
-	out := slices.AppendSeq(make([]msg.Account, 0, l.bals.Len()), l.bals.Keys())
-	slices.SortFunc(out, pmap.Compare32)
-	l.sorted.Store(&out)
-	return out
+	accts := slices.AppendSeq(make([]msg.Account, 0, l.bals.Len()), l.bals.Keys())
+	slices.SortFunc(accts, pmap.Compare32)
+	v := &sortedView{accts: accts, slots: make([]int32, len(accts))}
+	for i, a := range accts {
+		slot, _ := l.bals.Slot(a)
+		v.slots[i] = int32(slot)
+	}
+	l.sorted.Store(v)
+	return v
+}
+
+// balanceAt gives the balance of the i-th account of view v.
+func (l *Ledger) balanceAt(v *sortedView, i int) Balance {
+	_, b := l.bals.At(int(v.slots[i]))
+	return *b
 }
 
 // Len gives the number of accounts with a non-zero balance.
@@ -296,9 +318,23 @@ func (l *Ledger) Len() int { return l.bals.Len() }
 // Range calls f for every account with a non-zero balance, ascending, until f returns
 // false: Rows without building them.
 func (l *Ledger) Range(f func(msg.Account, Balance) bool) {
-	for _, a := range l.accounts() {
-		if !f(a, l.Get(a)) {
+	v := l.view()
+	for i, a := range v.accts {
+		if !f(a, l.balanceAt(v, i)) {
 			return
+		}
+	}
+}
+
+// RangeAny calls f for every account with a non-zero balance in slot order, which
+// depends on the ledger's history (not on map order) but is no useful order: for
+// callers whose result does not depend on it, such as a selection by a total order.
+// Unlike Range it needs no sorted account list and no lookup per account.
+func (l *Ledger) RangeAny(f func(msg.Account, Balance)) {
+	for i := range l.bals.Slots() {
+		// A dead slot holds the zero balance, and a live one never does.
+		if a, b := l.bals.At(i); b.Bal != 0 {
+			f(a, *b)
 		}
 	}
 }
@@ -331,10 +367,10 @@ type TotalsRow struct {
 
 // Rows gives the accounts component: every non-zero balance by ascending account.
 func (l *Ledger) Rows() []AccountRow {
-	accts := l.accounts()
-	out := make([]AccountRow, len(accts))
-	for i, a := range accts {
-		b := l.Get(a)
+	v := l.view()
+	out := make([]AccountRow, len(v.accts))
+	for i, a := range v.accts {
+		b := l.balanceAt(v, i)
 		out[i] = AccountRow{Account: a, Balance: b.Bal, Locked: b.Locked}
 	}
 	return out
@@ -389,8 +425,12 @@ func (l *Ledger) Check() error {
 // Snapshot is S_k of SPEC §4 phase 2: every account's total balance (free + locked) at
 // that moment, and T_k = Σ S_k. Equivocators caught later in the epoch stay in it.
 type Snapshot struct {
-	entries []SnapEntry
-	total   uint64
+	// accts ascending (shared with the ledger's cached list, never written) and s[i],
+	// the S_k of accts[i]: a snapshot is taken every live epoch, and the accounts
+	// rarely change between two.
+	accts []msg.Account
+	s     []uint64
+	total uint64
 }
 
 // SnapEntry is one account's S_k.
@@ -401,11 +441,11 @@ type SnapEntry struct {
 
 // Snapshot takes S_k and T_k now.
 func (l *Ledger) Snapshot() Snapshot {
-	accts := l.accounts()
-	s := Snapshot{entries: make([]SnapEntry, len(accts))}
-	for i, a := range accts {
-		b := l.Get(a).Bal
-		s.entries[i] = SnapEntry{Account: a, S: b}
+	v := l.view()
+	s := Snapshot{accts: v.accts, s: make([]uint64, len(v.accts))}
+	for i := range v.accts {
+		b := l.balanceAt(v, i).Bal
+		s.s[i] = b
 		s.total += b
 	}
 	return s
@@ -414,14 +454,19 @@ func (l *Ledger) Snapshot() Snapshot {
 // NewSnapshot builds a snapshot from explicit entries (tests, or a state decoded from
 // rows); zero entries are dropped and accounts must be distinct.
 func NewSnapshot(entries []SnapEntry) Snapshot {
-	var s Snapshot
+	var kept []SnapEntry
 	for _, e := range entries {
 		if e.S > 0 {
-			s.entries = append(s.entries, e)
-			s.total += e.S
+			kept = append(kept, e)
 		}
 	}
-	slices.SortFunc(s.entries, func(x, y SnapEntry) int { return bytes.Compare(x.Account[:], y.Account[:]) })
+	slices.SortFunc(kept, func(x, y SnapEntry) int { return bytes.Compare(x.Account[:], y.Account[:]) })
+	var s Snapshot
+	for _, e := range kept {
+		s.accts = append(s.accts, e.Account)
+		s.s = append(s.s, e.S)
+		s.total += e.S
+	}
 	return s
 }
 
@@ -430,14 +475,24 @@ func (s Snapshot) Total() uint64 { return s.total }
 
 // Get gives S_k of one account.
 func (s Snapshot) Get(a msg.Account) uint64 {
-	i, ok := slices.BinarySearchFunc(s.entries, a, func(e SnapEntry, a msg.Account) int {
-		return bytes.Compare(e.Account[:], a[:])
-	})
+	i, ok := slices.BinarySearchFunc(s.accts, a, pmap.Compare32)
 	if !ok {
 		return 0
 	}
-	return s.entries[i].S
+	return s.s[i]
 }
 
-// Entries gives the non-zero entries by ascending account (the caller must not modify them).
-func (s Snapshot) Entries() []SnapEntry { return s.entries }
+// Len gives the number of entries; At gives the i-th by ascending account.
+func (s Snapshot) Len() int { return len(s.accts) }
+
+func (s Snapshot) At(i int) SnapEntry { return SnapEntry{Account: s.accts[i], S: s.s[i]} }
+
+// Entries gives the non-zero entries by ascending account, in a new slice (Len and At
+// read them without one).
+func (s Snapshot) Entries() []SnapEntry {
+	out := make([]SnapEntry, len(s.accts))
+	for i := range out {
+		out[i] = s.At(i)
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/guild-net/guild/internal/pmap"
@@ -53,8 +54,8 @@ func (s *State) apply(k uint64, batch []*msg.Envelope, in Inputs) error {
 	if in.Live {
 		s.live++
 	}
-	rep := &Report{Epoch: int64(k), Live: in.Live}
-	if n := len(s.report.NoEffect); n > 0 {
+	rep := &Report{Epoch: int64(k), Live: in.Live, hint: len(s.report.NoEffect)}
+	if n := rep.hint; n > 0 {
 		// Sized from the last epoch's: growing by doubling allocated several times
 		// what the report keeps.
 		rep.NoEffect = make([]NoEffect, 0, n+n/4+8)
@@ -93,7 +94,8 @@ func (s *State) apply(k uint64, batch []*msg.Envelope, in Inputs) error {
 
 	// Phases 3–7 run the messages in (kind phase, author, seq, id) order. Checkpoints
 	// (phase 7) are recorded by the epoch rule from the DAG and change no balance.
-	for _, m := range msgs {
+	for _, j := range msgs {
+		m := batch[j]
 		if partial, err := s.applyMsg(k, m); err != nil {
 			rep.noEffect(m, partial, err)
 		}
@@ -171,16 +173,19 @@ func (s *State) lastEpoch() int64 {
 // effective sorts the batch by (kind phase, author, seq, id), drops duplicates, and
 // leaves out what has no effect whatever the state: messages at or after an
 // equivocator's fork seq (SPEC §3), and each author's messages beyond the first
-// max_msgs_per_author_epoch of the batch by seq.
-func (s *State) effective(batch []*msg.Envelope, rep *Report) []*msg.Envelope {
+// max_msgs_per_author_epoch of the batch by seq. It gives positions in the batch:
+// sorting and filtering them stores no pointers, each of which costs a write barrier
+// while the collector runs (most of a replay).
+func (s *State) effective(batch []*msg.Envelope, rep *Report) []int32 {
 	// Volume rule first, by (author, seq, id).
 	ms := sortByAuthor(batch)
-	ms = slices.CompactFunc(ms, func(a, b *msg.Envelope) bool { return a.ID == b.ID })
+	ms = slices.CompactFunc(ms, func(a, b int32) bool { return batch[a].ID == batch[b].ID })
 	limit := s.params.Get(params.MaxMsgsPerAuthorEpoch)
 	out := ms[:0]
 	var run uint64
 	var author msg.Account
-	for i, m := range ms {
+	for i, j := range ms {
+		m := batch[j]
 		if i == 0 || m.Body.Author != author {
 			author, run = m.Body.Author, 0
 		}
@@ -193,16 +198,16 @@ func (s *State) effective(batch []*msg.Envelope, rep *Report) []*msg.Envelope {
 			rep.noEffect(m, false, ErrForked)
 			continue
 		}
-		out = append(out, m)
+		out = append(out, j)
 	}
 	// Then by kind phase, keeping (author, seq, id) within a phase: phases are a few
 	// small numbers, so a stable counting sort replaces a stable comparison sort.
 	var count [maxPhase + 2]int
-	for _, m := range out {
-		p := m.Body.Kind.Phase()
+	for _, j := range out {
+		p := batch[j].Body.Kind.Phase()
 		if p < 0 || p > maxPhase {
-			slices.SortStableFunc(out, func(a, b *msg.Envelope) int {
-				return cmp.Compare(a.Body.Kind.Phase(), b.Body.Kind.Phase())
+			slices.SortStableFunc(out, func(a, b int32) int {
+				return cmp.Compare(batch[a].Body.Kind.Phase(), batch[b].Body.Kind.Phase())
 			})
 			return out
 		}
@@ -214,10 +219,10 @@ func (s *State) effective(batch []*msg.Envelope, rep *Report) []*msg.Envelope {
 		}
 		count[p] += count[p-1]
 	}
-	byPhase := make([]*msg.Envelope, len(out))
-	for _, m := range out {
-		p := m.Body.Kind.Phase()
-		byPhase[count[p]] = m
+	byPhase := make([]int32, len(out))
+	for _, j := range out {
+		p := batch[j].Body.Kind.Phase()
+		byPhase[count[p]] = j
 		count[p]++
 	}
 	return byPhase
@@ -227,34 +232,65 @@ func (s *State) effective(batch []*msg.Envelope, rep *Report) []*msg.Envelope {
 // a larger one, which no kind has, would only take the comparison sort.
 const maxPhase = 8
 
-// sortByAuthor gives the batch sorted by (author, seq, id) in a new slice. It sorts
-// small keys (the author's first 8 bytes, big-endian, keep the byte order) rather than
-// the envelopes, so that most comparisons do not reach into the envelopes, which are
-// scattered over the heap.
-func sortByAuthor(batch []*msg.Envelope) []*msg.Envelope {
-	type key struct {
-		author, seq uint64
-		e           *msg.Envelope
+// sortByAuthor gives the positions of the batch's messages sorted by (author, seq,
+// id). Accounts are public keys, so their leading bits spread evenly: the messages are
+// dealt into about one bucket per message by those bits, and only buckets holding
+// several (an author with several messages, mostly) need sorting, which costs a
+// fraction of a comparison sort of all. Skewed accounts only make buckets larger, which
+// are then sorted as a whole: never a wrong order, at worst the comparison sort.
+func sortByAuthor(batch []*msg.Envelope) []int32 {
+	n := len(batch)
+	out := make([]int32, n)
+	if n == 0 {
+		return out
 	}
-	keys := make([]key, len(batch))
+	shift := uint(64 - bits.Len(uint(n)))
+	bucket := func(e *msg.Envelope) uint64 { return binary.BigEndian.Uint64(e.Body.Author[:8]) >> shift }
+	// start[b+1] counts bucket b, then start[b] is where bucket b begins.
+	start := make([]int32, 1<<(64-shift)+1)
+	for _, e := range batch {
+		start[bucket(e)+1]++
+	}
+	for b := 1; b < len(start); b++ {
+		start[b] += start[b-1]
+	}
+	next := slices.Clone(start[:len(start)-1])
 	for i, e := range batch {
-		keys[i] = key{binary.BigEndian.Uint64(e.Body.Author[:8]), e.Body.Seq, e}
+		b := bucket(e)
+		out[next[b]] = int32(i)
+		next[b]++
 	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if c := cmp.Compare(a.author, b.author); c != 0 {
-			return c
+	for b := 0; b+1 < len(start); b++ {
+		if lo, hi := int(start[b]), int(start[b+1]); hi-lo > 1 {
+			sortBucket(batch, out[lo:hi])
 		}
-		if c := pmap.Compare32(a.e.Body.Author, b.e.Body.Author); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.seq, b.seq); c != 0 {
-			return c
-		}
-		return pmap.Compare32(a.e.ID, b.e.ID)
-	})
-	out := make([]*msg.Envelope, len(keys))
-	for i, k := range keys {
-		out[i] = k.e
 	}
 	return out
+}
+
+// sortBucket sorts positions in the batch by (author, seq, id) of their messages: by
+// insertion when short (buckets nearly always are), else by a comparison sort.
+func sortBucket(batch []*msg.Envelope, ms []int32) {
+	if len(ms) <= 12 {
+		for i := 1; i < len(ms); i++ {
+			m := ms[i]
+			j := i
+			for ; j > 0 && compareAuthorSeqID(batch[m], batch[ms[j-1]]) < 0; j-- {
+				ms[j] = ms[j-1]
+			}
+			ms[j] = m
+		}
+		return
+	}
+	slices.SortFunc(ms, func(a, b int32) int { return compareAuthorSeqID(batch[a], batch[b]) })
+}
+
+func compareAuthorSeqID(a, b *msg.Envelope) int {
+	if c := pmap.Compare32(a.Body.Author, b.Body.Author); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Body.Seq, b.Body.Seq); c != 0 {
+		return c
+	}
+	return pmap.Compare32(a.ID, b.ID)
 }

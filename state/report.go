@@ -78,6 +78,9 @@ type Report struct {
 	// errs hands out NoEffect's errors in chunks: a replayed log has tens of thousands
 	// of messages without effect, and one allocation each is pure GC work.
 	errs []NoEffectError
+	// hint is the last epoch's count of messages without effect, which sizes the
+	// chunks: the state keeps every epoch's report, unused tails of chunks included.
+	hint int
 }
 
 // Reason gives why message id of this epoch's batch had no effect; ok is false when
@@ -93,7 +96,13 @@ func (r *Report) Reason(id msg.ID) (*NoEffectError, bool) {
 
 func (r *Report) noEffect(m *msg.Envelope, partial bool, err error) {
 	if len(r.errs) == cap(r.errs) {
-		r.errs = make([]NoEffectError, 0, min(max(2*cap(r.errs), 8), 256))
+		// What the hint says is left, then chunks that grow with the errors beyond it.
+		made := len(r.NoEffect)
+		n := min(max(made-r.hint, 8), 256)
+		if left := r.hint - made; left > 0 {
+			n = min(left, 4096)
+		}
+		r.errs = make([]NoEffectError, 0, n)
 	}
 	r.errs = append(r.errs, NoEffectError{Kind: m.Body.Kind, Partial: partial, Err: err})
 	r.NoEffect = append(r.NoEffect, NoEffect{ID: m.ID, Author: m.Body.Author, Seq: m.Body.Seq,

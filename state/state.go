@@ -183,16 +183,78 @@ func (s *State) IsMisbehaver(a msg.Account) bool {
 }
 
 // computeWitnessSet derives a witness set from this state (SPEC §4 "Witnesses").
+// epoch.ComputeWitnessSet keeps the witnesses_n best candidates by (REP descending,
+// account) and falls back to genesis below witnesses_min, so handing it only the best
+// max(witnesses_n, witnesses_min) eligible accounts gives the same set: which
+// candidates those are is fixed by that total order, and there are fewer than
+// witnesses_min of them exactly when fewer are eligible. Selecting them here spares a
+// copy and a sort of every account each epoch.
 func (s *State) computeWitnessSet() epoch.WitnessSet {
+	cfg := s.epochConfig()
+	top := topCandidates{k: max(cfg.WitnessesN, cfg.WitnessesMin, 1)}
+	top.h = make([]epoch.Candidate, 0, min(top.k, s.rep.Len()))
 	excluded := func(a msg.Account) bool { return s.IsEquivocator(a) || s.IsMisbehaver(a) }
-	cands := make([]epoch.Candidate, 0, s.rep.Len())
-	s.rep.Range(func(a msg.Account, b reputation.Balance) bool {
-		if b.Bal > 0 && !excluded(a) {
-			cands = append(cands, epoch.Candidate{Account: a, Rep: b.Bal})
+	s.rep.RangeAny(func(a msg.Account, b reputation.Balance) {
+		c := epoch.Candidate{Account: a, Rep: b.Bal}
+		// Exclusion only matters for an account that would make the cut.
+		if top.admits(c) && !excluded(a) {
+			top.push(c)
 		}
-		return true
 	})
-	return epoch.ComputeWitnessSet(cands, s.gen.Witnesses, excluded, s.epochConfig())
+	return epoch.ComputeWitnessSet(top.h, s.gen.Witnesses, excluded, cfg)
+}
+
+// topCandidates keeps the k best candidates seen, best meaning more REP, then the
+// smaller account: a min-heap whose root is the worst kept.
+type topCandidates struct {
+	k int
+	h []epoch.Candidate
+}
+
+// better orders candidates as epoch.ComputeWitnessSet ranks them.
+func better(x, y epoch.Candidate) bool {
+	if x.Rep != y.Rep {
+		return x.Rep > y.Rep
+	}
+	return bytes.Compare(x.Account[:], y.Account[:]) < 0
+}
+
+// admits reports whether c would be kept.
+func (t *topCandidates) admits(c epoch.Candidate) bool {
+	return len(t.h) < t.k || better(c, t.h[0])
+}
+
+// push keeps c, dropping the worst kept if k are kept already; admits(c) must hold.
+func (t *topCandidates) push(c epoch.Candidate) {
+	h := t.h
+	if len(h) < t.k {
+		h = append(h, c)
+		for i := len(h) - 1; i > 0; { // sift up
+			p := (i - 1) / 2
+			if !better(h[p], h[i]) {
+				break
+			}
+			h[p], h[i] = h[i], h[p]
+			i = p
+		}
+		t.h = h
+		return
+	}
+	h[0] = c
+	for i := 0; ; { // sift down
+		w, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && better(h[w], h[l]) {
+			w = l
+		}
+		if r < len(h) && better(h[w], h[r]) {
+			w = r
+		}
+		if w == i {
+			return
+		}
+		h[i], h[w] = h[w], h[i]
+		i = w
+	}
 }
 
 func (s *State) epochConfig() epoch.Config { return EpochConfig(s.gen) }

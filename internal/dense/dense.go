@@ -18,6 +18,10 @@ import (
 type Map[K comparable, V any] struct {
 	pos  map[K]int32
 	keys []K // keys[i] is the key of slot i, live or dead
+	// dead has bit i%64 of word i/64 set when slot i is dead, so that walking the
+	// slots needs no lookup in pos. It is part of the numbering: shared with it, and
+	// copied with it.
+	dead []uint64
 	vals []V // the zero value in a dead slot
 	// shared says pos and keys may be shared with another version, which must not see
 	// this one's changes of membership: copy them before the first such change.
@@ -34,7 +38,7 @@ func (m *Map[K, V]) Clone() *Map[K, V] {
 	if !m.shared.Load() {
 		m.shared.Store(true) // m's numbering is shared from now on
 	}
-	c := &Map[K, V]{pos: m.pos, keys: m.keys, vals: slices.Clone(m.vals)}
+	c := &Map[K, V]{pos: m.pos, keys: m.keys, dead: m.dead, vals: slices.Clone(m.vals)}
 	c.shared.Store(true)
 	return c
 }
@@ -66,16 +70,16 @@ func (m *Map[K, V]) At(i int) (K, *V) { return m.keys[i], &m.vals[i] }
 
 // Live reports whether slot i holds a key of the map.
 func (m *Map[K, V]) Live(i int) bool {
-	j, ok := m.pos[m.keys[i]]
-	return ok && int(j) == i
+	_ = m.keys[i] // i must be a slot: dead has room past the last one
+	return m.dead[i/64]&(1<<(i%64)) == 0
 }
 
 // All yields every key and its value, in no fixed order: for callers whose result does
-// not depend on the order (sums, sets).
+// not depend on the order (sums, sets). (It walks the slots, skipping dead ones.)
 func (m *Map[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
-		for k, i := range m.pos {
-			if !yield(k, m.vals[i]) {
+		for i, k := range m.keys {
+			if m.dead[i/64]&(1<<(i%64)) == 0 && !yield(k, m.vals[i]) {
 				return
 			}
 		}
@@ -97,6 +101,9 @@ func (m *Map[K, V]) Put(k K, v V) {
 		m.own()
 	}
 	m.pos[k] = int32(len(m.keys))
+	if len(m.keys)%64 == 0 {
+		m.dead = append(m.dead, 0)
+	}
 	m.keys = append(m.keys, k)
 	m.vals = append(m.vals, v)
 }
@@ -109,13 +116,14 @@ func (m *Map[K, V]) Delete(k K) {
 	}
 	m.own()
 	delete(m.pos, k)
+	m.dead[i/64] |= 1 << (i % 64)
 	var zero V
 	m.vals[i] = zero
 }
 
 func (m *Map[K, V]) own() {
 	if m.shared.Load() {
-		m.pos, m.keys = maps.Clone(m.pos), slices.Clone(m.keys)
+		m.pos, m.keys, m.dead = maps.Clone(m.pos), slices.Clone(m.keys), slices.Clone(m.dead)
 		m.shared.Store(false)
 	}
 }
@@ -126,12 +134,13 @@ func (m *Map[K, V]) renumber() {
 	keys := make([]K, 0, len(m.pos)+1)
 	vals := make([]V, 0, len(m.pos)+1)
 	for i, k := range m.keys {
-		if j, ok := m.pos[k]; ok && int(j) == i {
+		if m.Live(i) {
 			pos[k] = int32(len(keys))
 			keys = append(keys, k)
 			vals = append(vals, m.vals[i])
 		}
 	}
 	m.pos, m.keys, m.vals = pos, keys, vals
+	m.dead = make([]uint64, (len(keys)+63)/64)
 	m.shared.Store(false)
 }
