@@ -474,9 +474,10 @@ func readTuple(b []byte, n uint64) (int, error) {
 	return hn, nil
 }
 
-// readIDList reads a non-empty list of at most max ids. An empty list is not its
-// canonical form: WIRE §1 omits the key instead.
-func readIDList(b []byte, max int) ([]ID, int, error) {
+// readIDList reads a non-empty list of at most max ids, into room from a when
+// there is one. An empty list is not its canonical form: WIRE §1 omits the key
+// instead.
+func readIDList(b []byte, max int, a *arena) ([]ID, int, error) {
 	major, count, off, err := readHead(b)
 	if err != nil {
 		return nil, 0, err
@@ -490,7 +491,12 @@ func readIDList(b []byte, max int) ([]ID, int, error) {
 	if count > uint64(max) {
 		return nil, 0, &RejectError{Reason: ErrSchema, Detail: strconv.FormatUint(count, 10) + " entries > " + strconv.FormatUint(uint64(max), 10)}
 	}
-	ids := make([]ID, count)
+	var ids []ID
+	if a != nil {
+		ids = a.ids(int(count))
+	} else {
+		ids = make([]ID, count)
+	}
 	for i := range ids {
 		n, err := readFixed(b[off:], ids[i][:])
 		if err != nil {

@@ -37,9 +37,16 @@ type Envelope struct {
 	Sig     [64]byte
 	Raw     []byte // the envelope bytes
 
-	body []byte // the body bytes inside Raw
-	prev ID     // storage Body.Prev points at, saving an allocation per decode
+	prev ID // storage Body.Prev points at, saving an allocation per decode
+	// bodyAt is where the body starts in Raw (0: not decoded). It ends where the
+	// signature's 66 bytes begin. An offset rather than a slice: the collector
+	// follows every pointer of every kept envelope on every cycle.
+	bodyAt uint8
 }
+
+// sigBytes is the length of the signature item that ends an envelope: 0x58 0x40
+// and 64 bytes (splitEnvelope accepts nothing else).
+const sigBytes = 2 + 64
 
 // Options are the stateless limits of one network.
 type Options struct {
@@ -56,11 +63,11 @@ type Options struct {
 // Checks run cheapest first, and the signature last, so junk costs no curve
 // arithmetic.
 func Decode(data []byte, o Options) (*Envelope, error) {
-	e, err := decode(data, o)
+	e, err := decode(data, o, nil)
 	if err != nil {
 		return nil, err
 	}
-	e.ID = blake3.Sum256(e.body)
+	e.ID = blake3.Sum256(e.BodyBytes())
 	if !o.SkipVerify {
 		if err := e.VerifySignature(); err != nil {
 			return nil, err
@@ -82,7 +89,7 @@ func Decode(data []byte, o Options) (*Envelope, error) {
 // (a peer, sync, the API, a file) must go through Decode: an id taken on trust
 // would let a sender pair any body with any id and signature.
 func DecodeStored(data []byte, id ID, o Options) (*Envelope, error) {
-	e, err := decode(data, o)
+	e, err := decode(data, o, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +98,8 @@ func DecodeStored(data []byte, id ID, o Options) (*Envelope, error) {
 }
 
 // decode applies every check of Decode but the signature, and leaves the id to
-// the caller.
-func decode(data []byte, o Options) (*Envelope, error) {
+// the caller. With an arena, what the envelope holds comes from its slabs.
+func decode(data []byte, o Options, a *arena) (*Envelope, error) {
 	max := o.MaxBytes
 	if max <= 0 {
 		max = DefaultEnvelopeMax
@@ -108,7 +115,7 @@ func decode(data []byte, o Options) (*Envelope, error) {
 	// allocate the envelope with.
 	var b Body
 	var prev ID
-	hasPrev, err := decodeBodyFields(body, &b, &prev)
+	hasPrev, err := decodeBodyFields(body, &b, &prev, a)
 	if err != nil {
 		return nil, err
 	}
@@ -122,11 +129,13 @@ func decode(data []byte, o Options) (*Envelope, error) {
 	if err := b.checkPrev(o.Network, pp); err != nil {
 		return nil, err
 	}
-	e, p, err := decodePayload(b.Kind, b.Payload, true)
+	e, p, err := decodePayload(b.Kind, b.Payload, true, a)
 	if err != nil {
 		return nil, err
 	}
-	e.Body, e.Payload, e.Raw, e.body, e.prev = b, p, data, body, prev
+	e.Body, e.Payload, e.Raw, e.prev = b, p, data, prev
+	// The body starts after two heads of at most 9 bytes each, so it fits.
+	e.bodyAt = uint8(len(data) - sigBytes - len(body))
 	if hasPrev {
 		e.Body.Prev = &e.prev
 	}
@@ -136,8 +145,8 @@ func decode(data []byte, o Options) (*Envelope, error) {
 
 // BodyBytes returns the body bytes: the preimage of the id.
 func (e *Envelope) BodyBytes() []byte {
-	if e.body != nil {
-		return e.body
+	if e.bodyAt != 0 {
+		return e.Raw[e.bodyAt : len(e.Raw)-sigBytes]
 	}
 	b, _, _ := splitEnvelope(e.Raw)
 	return b
@@ -203,7 +212,7 @@ var bodyFields = [...]string{
 // parents omitted when empty), so Marshal of the result equals b; FuzzDecode checks
 // that equality. Body.Prev points at prev when present.
 func decodeBody(b []byte, body *Body, prev *ID) error {
-	hasPrev, err := decodeBodyFields(b, body, prev)
+	hasPrev, err := decodeBodyFields(b, body, prev, nil)
 	if hasPrev {
 		body.Prev = prev
 	}
@@ -213,8 +222,14 @@ func decodeBody(b []byte, body *Body, prev *ID) error {
 // decodeBodyFields is decodeBody but for setting Body.Prev: it only copies the
 // prev id into *prev and says whether there was one. Storing the pointer is left
 // to the caller, so that a caller decoding into its own stack does not make the
-// compiler move prev to the heap.
-func decodeBodyFields(b []byte, body *Body, prev *ID) (bool, error) {
+// compiler move prev to the heap. With an arena, the parents come from it.
+func decodeBodyFields(b []byte, body *Body, prev *ID, a *arena) (bool, error) {
+	if hasPrev, ok := fastBody(b, body, prev, a); ok {
+		return hasPrev, nil
+	}
+	// Not the common form: start again with the strict readers, which also name
+	// the fault if there is one.
+	*body, *prev = Body{}, ID{}
 	seen, err := walkMap(b, len(bodyFields), bodyKeys.allowed, func(key uint64, v []byte) (n int, err error) {
 		switch key {
 		case 1:
@@ -228,7 +243,7 @@ func decodeBodyFields(b []byte, body *Body, prev *ID) (bool, error) {
 		case 5:
 			n, err = readFixed(v, prev[:])
 		case 6:
-			body.Parents, n, err = readIDList(v, MaxParents)
+			body.Parents, n, err = readIDList(v, MaxParents, a)
 		case 7:
 			body.Lamport, n, err = readUint(v)
 		case 8:
@@ -249,6 +264,115 @@ func decodeBodyFields(b []byte, body *Body, prev *ID) (bool, error) {
 		return false, reject(ErrSchema, bodyFields[k], "missing")
 	}
 	return seen&(1<<5) != 0, nil
+}
+
+// fastBody decodes a body that is in the form nearly every body has, byte for
+// byte, without the general map walk: keys 1 to 10 in order, each a single byte,
+// ids as 0x58 0x20 and 32 bytes, at most 16 parents, integers in their shortest
+// form, a payload shorter than 64 KiB. It accepts only bytes decodeBodyFields
+// accepts, as the same values; for anything else it says !ok, leaving body and
+// prev partly written, and the caller decodes again the general way.
+// FuzzDecode holds the two ways to the reflection decoder.
+func fastBody(b []byte, body *Body, prev *ID, a *arena) (hasPrev, ok bool) {
+	if len(b) == 0 || b[0] < 0xa8 || b[0] > 0xaa { // a map of 8 to 10 pairs
+		return false, false
+	}
+	pairs := int(b[0] & 0x1f)
+	off := 1
+	var seen uint64
+	last := byte(0)
+	for range pairs {
+		if off >= len(b) {
+			return false, false
+		}
+		key := b[off]
+		if key <= last || key > 10 {
+			return false, false
+		}
+		last = key
+		seen |= 1 << key
+		off++
+		v := b[off:]
+		var n int
+		switch key {
+		case 1, 4, 7, 8, 9:
+			var x uint64
+			if x, n = shortUint(v); n == 0 {
+				return false, false
+			}
+			switch key {
+			case 1:
+				body.Version = x
+			case 4:
+				body.Seq = x
+			case 7:
+				body.Lamport = x
+			case 8:
+				body.TsMs = x
+			case 9:
+				body.Kind = Kind(x)
+			}
+		case 2, 3, 5:
+			if len(v) < 34 || v[0] != 0x58 || v[1] != 32 {
+				return false, false
+			}
+			switch key {
+			case 2:
+				copy(body.Network[:], v[2:34])
+			case 3:
+				copy(body.Author[:], v[2:34])
+			case 5:
+				copy(prev[:], v[2:34])
+			}
+			n = 34
+		case 6:
+			if len(v) == 0 || v[0] < 0x81 || v[0] > 0x80+MaxParents {
+				return false, false
+			}
+			count := int(v[0] & 0x1f)
+			if len(v) < 1+34*count {
+				return false, false
+			}
+			for i := range count {
+				if id := v[1+34*i:]; id[0] != 0x58 || id[1] != 32 {
+					return false, false
+				}
+			}
+			var ids []ID
+			if a != nil {
+				ids = a.ids(count)
+			} else {
+				ids = make([]ID, count)
+			}
+			for i := range ids {
+				copy(ids[i][:], v[3+34*i:35+34*i])
+			}
+			body.Parents = ids
+			n = 1 + 34*count
+		case 10:
+			l, hn := 0, 0
+			switch {
+			case len(v) > 0 && v[0] >= 0x40 && v[0] < 0x58:
+				l, hn = int(v[0]-0x40), 1
+			case len(v) > 1 && v[0] == 0x58 && v[1] >= 24:
+				l, hn = int(v[1]), 2
+			case len(v) > 2 && v[0] == 0x59 && v[1] != 0:
+				l, hn = int(v[1])<<8|int(v[2]), 3
+			default:
+				return false, false
+			}
+			if len(v)-hn < l {
+				return false, false
+			}
+			body.Payload = v[hn : hn+l : hn+l]
+			n = hn + l
+		}
+		off += n
+	}
+	if off != len(b) || seen&bodyKeys.required != bodyKeys.required {
+		return false, false
+	}
+	return seen&(1<<5) != 0, true
 }
 
 func (b *Body) check(network ID) error { return b.checkPrev(network, b.Prev) }

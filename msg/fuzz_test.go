@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/zeebo/blake3"
@@ -61,6 +62,8 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 
+		checkStoredDecoder(t, data, Options{Network: net})
+
 		e, err := Decode(data, Options{Network: net, SkipVerify: true})
 		if err != nil {
 			checkTyped(t, err)
@@ -100,6 +103,29 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkStoredDecoder fails unless a StoredDecoder decodes data twice in a row to
+// what DecodeStored gives, error for error, and the second decode, carved from the
+// same slabs, leaves the first one's values as they were.
+func checkStoredDecoder(t *testing.T, data []byte, o Options) {
+	t.Helper()
+	id := ID(blake3.Sum256(data))
+	want, errWant := DecodeStored(data, id, o)
+	d := NewStoredDecoder(o)
+	first, errFirst := d.Decode(data, id)
+	second, errSecond := d.Decode(data, id)
+	for _, got := range []struct {
+		e   *Envelope
+		err error
+	}{{first, errFirst}, {second, errSecond}} {
+		if !reflect.DeepEqual(got.err, errWant) {
+			t.Fatalf("StoredDecoder: error %v, DecodeStored: %v", got.err, errWant)
+		}
+		if !reflect.DeepEqual(got.e, want) {
+			t.Fatalf("StoredDecoder and DecodeStored disagree:\n%+v\n%+v", got.e, want)
+		}
+	}
 }
 
 // FuzzDecodePayload: any kind byte, any payload bytes. Accepted payloads
@@ -143,6 +169,10 @@ func FuzzHeadsBlob(f *testing.F) {
 	f.Add([]byte{0x80})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		hs, err := DecodeHeadsBlob(data)
+		strict, errStrict := decodeHeadsStrict(data)
+		if !reflect.DeepEqual(err, errStrict) || !reflect.DeepEqual(hs, strict) {
+			t.Fatalf("fast form and strict readers disagree:\n%v %v\n%v %v", hs, err, strict, errStrict)
+		}
 		if err != nil {
 			checkTyped(t, err)
 			return
@@ -152,4 +182,42 @@ func FuzzHeadsBlob(f *testing.F) {
 			t.Fatalf("re-encodes differently (%v)", err)
 		}
 	})
+}
+
+// decodeHeadsStrict is DecodeHeadsBlob reading every head with the strict readers
+// (slowHead) and checking the order afterwards, as it did before the fast form.
+func decodeHeadsStrict(data []byte) ([]Head, error) {
+	major, count, off, err := readHead(data)
+	if err == nil && major != 4 {
+		err = &RejectError{Reason: ErrSchema, Detail: "want a list, got " + majorName(major)}
+	}
+	if err == nil && count > uint64(len(data)-off)/70+1 {
+		err = errTruncated()
+	}
+	var hs []Head
+	for i := uint64(0); err == nil && i < count; i++ {
+		var h Head
+		var n int
+		if n, err = slowHead(data[off:], &h); err == nil {
+			hs = append(hs, h)
+			off += n
+		}
+	}
+	switch {
+	case err != nil:
+	case len(hs) == 0:
+		err = &RejectError{Reason: ErrSchema, Detail: "empty"}
+	case off != len(data):
+		err = &RejectError{Reason: ErrMalformed, Detail: strconv.Itoa(len(data)-off) + " trailing bytes"}
+	default:
+		for i := 1; i < len(hs) && err == nil; i++ {
+			if CompareHeads(hs[i-1], hs[i]) >= 0 {
+				err = errHeadsOrder()
+			}
+		}
+	}
+	if err != nil {
+		return nil, withField(err, "heads_blob")
+	}
+	return hs, nil
 }

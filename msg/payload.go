@@ -2,6 +2,7 @@ package msg
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -220,7 +221,7 @@ var payloadKeys = [...]struct{ allowed, required uint64 }{
 // type (ErrSchema) or a present key holding its default (ErrNonCanonical, found
 // only after every value decoded). The ceilings of validate come last.
 func DecodePayload(k Kind, data []byte) (Payload, error) {
-	_, p, err := decodePayload(k, data, false)
+	_, p, err := decodePayload(k, data, false, nil)
 	return p, err
 }
 
@@ -228,34 +229,35 @@ func DecodePayload(k Kind, data []byte) (Payload, error) {
 // with the payload and returns it too, as Decode wants it: one allocation costs
 // less than two. A payload kept without its envelope would keep the envelope and
 // its bytes alive; nothing in the node does that (the dag keeps envelopes, state
-// copies what it keeps).
-func decodePayload(k Kind, data []byte, env bool) (*Envelope, Payload, error) {
+// copies what it keeps). With an arena (env set too), the envelope, the payload
+// and its texts come from the arena's slabs instead of allocations of their own.
+func decodePayload(k Kind, data []byte, env bool, a *arena) (*Envelope, Payload, error) {
 	var e *Envelope
 	var p Payload
 	var err error
 	switch k {
 	case KindPost:
-		e, p, err = decodePost(data, env)
+		e, p, err = decodePost(data, env, a)
 	case KindPoolOpen:
-		e, p, err = decodePoolOpen(data, env)
+		e, p, err = decodePoolOpen(data, env, a)
 	case KindVote:
-		e, p, err = decodeVote(data, env)
+		e, p, err = decodeVote(data, env, a)
 	case KindAvailability:
-		e, p, err = decodeAvailability(data, env)
+		e, p, err = decodeAvailability(data, env, a)
 	case KindUnstake:
-		e, p, err = decodeUnstake(data, env)
+		e, p, err = decodeUnstake(data, env, a)
 	case KindRequest:
-		e, p, err = decodeRequest(data, env)
+		e, p, err = decodeRequest(data, env, a)
 	case KindCommit:
-		e, p, err = decodeCommit(data, env)
+		e, p, err = decodeCommit(data, env, a)
 	case KindReveal:
-		e, p, err = decodeReveal(data, env)
+		e, p, err = decodeReveal(data, env, a)
 	case KindDeposit:
-		e, p, err = decodeDeposit(data, env)
+		e, p, err = decodeDeposit(data, env, a)
 	case KindWithdraw:
-		e, p, err = decodeWithdraw(data, env)
+		e, p, err = decodeWithdraw(data, env, a)
 	case KindCheckpoint:
-		e, p, err = decodeCheckpoint(data, env)
+		e, p, err = decodeCheckpoint(data, env, a)
 	default:
 		return nil, nil, reject(ErrUnknownKind, "body.kind", "%d", uint64(k))
 	}
@@ -277,8 +279,13 @@ type withEnvelope[T any] struct {
 	p T
 }
 
-// alloc allocates a T, with an envelope around it when env is set.
-func alloc[T any](env bool) (*Envelope, *T) {
+// alloc allocates a T, with an envelope around it when env is set, from s when
+// there is one.
+func alloc[T any](env bool, s *slab[withEnvelope[T]]) (*Envelope, *T) {
+	if s != nil {
+		x := s.next()
+		return &x.e, &x.p
+	}
 	if env {
 		x := new(withEnvelope[T])
 		return &x.e, &x.p
@@ -340,12 +347,99 @@ type postBuf struct {
 	blob, module ID
 }
 
-func decodePost(b []byte, env bool) (*Envelope, Payload, error) {
-	e, pb := alloc[postBuf](env)
+func decodePost(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[postBuf]]
+	if a != nil {
+		s = &a.posts
+	}
+	e, pb := alloc(env, s)
 	p := &pb.p
-	var title, text []byte
+	title, text, ok := fastPost(b, pb)
+	if !ok {
+		// Not the common form: start again with the strict readers, which also
+		// name the fault if there is one.
+		*pb = postBuf{}
+		var err error
+		if title, text, err = readPost(b, pb); err != nil {
+			return nil, nil, err
+		}
+	}
+	if a != nil {
+		p.Title, p.Text = a.texts(title, text)
+	} else {
+		p.Title, p.Text = joinTexts(title, text)
+	}
+	return e, p, nil
+}
+
+// fastPost reads a post in the form nearly every post has, byte for byte: a map
+// of a title (1), a non-empty text (2) and one author (4) as [0x58 0x20 account,
+// ppm], texts shorter than 64 KiB, ppm in its shortest form. It fills pb but for
+// the texts, which it returns. It accepts only bytes readPost accepts, as the same
+// values; for anything else it says !ok, leaving pb partly written.
+// FuzzPayloadDifferential holds both ways to the reflection decoder.
+func fastPost(b []byte, pb *postBuf) (title, text []byte, ok bool) {
+	if len(b) < 2 || b[0] != 0xa3 || b[1] != 1 {
+		return nil, nil, false
+	}
+	off := 2
+	title, n := shortText(b[off:])
+	if n == 0 {
+		return nil, nil, false
+	}
+	off += n
+	if len(b) < off+1 || b[off] != 2 {
+		return nil, nil, false
+	}
+	off++
+	if text, n = shortText(b[off:]); n == 0 || len(text) == 0 {
+		return nil, nil, false
+	}
+	off += n
+	// 4, a list of one [account, ppm]: 0x04 0x81 0x82 0x58 0x20 and 32 bytes.
+	v := b[off:]
+	if len(v) < 37 || v[0] != 4 || v[1] != 0x81 || v[2] != 0x82 || v[3] != 0x58 || v[4] != 32 {
+		return nil, nil, false
+	}
+	ppm, n := shortUint(v[37:])
+	if n == 0 || 37+n != len(v) {
+		return nil, nil, false
+	}
+	a := &pb.author[0]
+	copy(a.Account[:], v[5:37])
+	a.PPM = ppm
+	pb.p.Authors = pb.author[:1]
+	return title, text, true
+}
+
+// shortText reads a UTF-8 text shorter than 64 KiB whose head is in its shortest
+// form at the start of b and gives it (capped, as readText gives it) and its
+// length in bytes, or 0 for anything else.
+func shortText(b []byte) ([]byte, int) {
+	var l, hn int
+	switch {
+	case len(b) > 0 && b[0] >= 0x60 && b[0] < 0x78:
+		l, hn = int(b[0]-0x60), 1
+	case len(b) > 1 && b[0] == 0x78 && b[1] >= 24:
+		l, hn = int(b[1]), 2
+	case len(b) > 2 && b[0] == 0x79 && b[1] != 0:
+		l, hn = int(b[1])<<8|int(b[2]), 3
+	default:
+		return nil, 0
+	}
+	end := hn + l
+	if len(b) < end || !utf8.Valid(b[hn:end]) {
+		return nil, 0
+	}
+	return b[hn:end:end], end
+}
+
+// readPost reads a post with the strict readers into pb but for the texts, which
+// it returns.
+func readPost(b []byte, pb *postBuf) (title, text []byte, err error) {
+	p := &pb.p
 	var dflt bool
-	err := decodeFields(b, KindPost, func(k uint64, v []byte) (n int, err error) {
+	err = decodeFields(b, KindPost, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
 			title, n, err = readText(v)
@@ -378,8 +472,7 @@ func decodePost(b []byte, env bool) (*Envelope, Payload, error) {
 	if dflt {
 		return nil, nil, errDefaultPresent()
 	}
-	p.Title, p.Text = joinTexts(title, text)
-	return e, p, nil
+	return title, text, nil
 }
 
 // joinTexts copies two texts into one string and gives back its two parts, so a
@@ -450,8 +543,12 @@ func readCitations(b []byte) ([]Citation, int, error) {
 	return cs, off, nil
 }
 
-func decodePoolOpen(b []byte, env bool) (*Envelope, Payload, error) {
-	e, p := alloc[PoolOpen](env)
+func decodePoolOpen(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[PoolOpen]]
+	if a != nil {
+		s = &a.poolOpens
+	}
+	e, p := alloc(env, s)
 	err := decodeFields(b, KindPoolOpen, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
@@ -471,8 +568,12 @@ func decodePoolOpen(b []byte, env bool) (*Envelope, Payload, error) {
 	return e, p, nil
 }
 
-func decodeVote(b []byte, env bool) (*Envelope, Payload, error) {
-	e, p := alloc[Vote](env)
+func decodeVote(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[Vote]]
+	if a != nil {
+		s = &a.votes
+	}
+	e, p := alloc(env, s)
 	err := decodeFields(b, KindVote, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
@@ -490,8 +591,12 @@ func decodeVote(b []byte, env bool) (*Envelope, Payload, error) {
 	return e, p, nil
 }
 
-func decodeAvailability(b []byte, env bool) (*Envelope, Payload, error) {
-	e, p := alloc[Availability](env)
+func decodeAvailability(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[Availability]]
+	if a != nil {
+		s = &a.availabilities
+	}
+	e, p := alloc(env, s)
 	err := decodeFields(b, KindAvailability, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
@@ -515,8 +620,12 @@ func decodeAvailability(b []byte, env bool) (*Envelope, Payload, error) {
 	return e, p, nil
 }
 
-func decodeUnstake(b []byte, env bool) (*Envelope, Payload, error) {
-	e, p := alloc[Unstake](env)
+func decodeUnstake(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[Unstake]]
+	if a != nil {
+		s = &a.unstakes
+	}
+	e, p := alloc(env, s)
 	err := decodeFields(b, KindUnstake, func(_ uint64, v []byte) (int, error) {
 		return readFixed(v, p.Availability[:])
 	})
@@ -531,8 +640,12 @@ type requestBuf struct {
 	modulePost ID
 }
 
-func decodeRequest(b []byte, env bool) (*Envelope, Payload, error) {
-	e, rb := alloc[requestBuf](env)
+func decodeRequest(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[requestBuf]]
+	if a != nil {
+		s = &a.requests
+	}
+	e, rb := alloc(env, s)
 	p := &rb.r
 	var dflt bool
 	err := decodeFields(b, KindRequest, func(k uint64, v []byte) (n int, err error) {
@@ -580,8 +693,12 @@ func decodeRequest(b []byte, env bool) (*Envelope, Payload, error) {
 	return e, p, nil
 }
 
-func decodeCommit(b []byte, env bool) (*Envelope, Payload, error) {
-	e, p := alloc[Commit](env)
+func decodeCommit(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[Commit]]
+	if a != nil {
+		s = &a.commits
+	}
+	e, p := alloc(env, s)
 	err := decodeFields(b, KindCommit, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
@@ -601,8 +718,12 @@ func decodeCommit(b []byte, env bool) (*Envelope, Payload, error) {
 	return e, p, nil
 }
 
-func decodeReveal(b []byte, env bool) (*Envelope, Payload, error) {
-	e, p := alloc[Reveal](env)
+func decodeReveal(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[Reveal]]
+	if a != nil {
+		s = &a.reveals
+	}
+	e, p := alloc(env, s)
 	err := decodeFields(b, KindReveal, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
@@ -632,8 +753,12 @@ func decodeReveal(b []byte, env bool) (*Envelope, Payload, error) {
 	return e, p, nil
 }
 
-func decodeDeposit(b []byte, env bool) (*Envelope, Payload, error) {
-	e, p := alloc[Deposit](env)
+func decodeDeposit(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[Deposit]]
+	if a != nil {
+		s = &a.deposits
+	}
+	e, p := alloc(env, s)
 	var dflt bool
 	err := decodeFields(b, KindDeposit, func(k uint64, v []byte) (n int, err error) {
 		switch k {
@@ -655,8 +780,12 @@ func decodeDeposit(b []byte, env bool) (*Envelope, Payload, error) {
 	return e, p, nil
 }
 
-func decodeWithdraw(b []byte, env bool) (*Envelope, Payload, error) {
-	e, p := alloc[Withdraw](env)
+func decodeWithdraw(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[Withdraw]]
+	if a != nil {
+		s = &a.withdrawals
+	}
+	e, p := alloc(env, s)
 	var dflt bool
 	err := decodeFields(b, KindWithdraw, func(k uint64, v []byte) (n int, err error) {
 		switch k {
@@ -716,8 +845,12 @@ type checkpointBuf struct {
 	headsBlob, root ID
 }
 
-func decodeCheckpoint(b []byte, env bool) (*Envelope, Payload, error) {
-	e, cb := alloc[checkpointBuf](env)
+func decodeCheckpoint(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
+	var s *slab[withEnvelope[checkpointBuf]]
+	if a != nil {
+		s = &a.checkpoints
+	}
+	e, cb := alloc(env, s)
 	p := &cb.c
 	var dflt bool
 	err := decodeFields(b, KindCheckpoint, func(k uint64, v []byte) (n int, err error) {
@@ -725,7 +858,7 @@ func decodeCheckpoint(b []byte, env bool) (*Envelope, Payload, error) {
 		case 1:
 			p.Epoch, n, err = readUint(v)
 		case 2:
-			if p.Heads, n, err = readHeads(nil, v); err == nil && len(p.Heads) > maxListItems {
+			if p.Heads, n, _, err = readHeads(nil, v); err == nil && len(p.Heads) > maxListItems {
 				err = &RejectError{Reason: ErrSchema, Detail: strconv.Itoa(len(p.Heads)) + " heads > " + strconv.Itoa(maxListItems)}
 			}
 			dflt = dflt || len(p.Heads) == 0
@@ -881,13 +1014,25 @@ func (c *Checkpoint) validate() error {
 func checkHeadsSorted(hs []Head) error {
 	for i := 1; i < len(hs); i++ {
 		if !headLess(&hs[i-1], &hs[i]) {
-			return schema("heads", "not sorted by (author, seq, id) and unique")
+			return errHeadsOrder()
 		}
 	}
 	return nil
 }
 
-func headLess(a, b *Head) bool { return CompareHeads(*a, *b) < 0 }
+func errHeadsOrder() error {
+	return schema("heads", "not sorted by (author, seq, id) and unique")
+}
+
+// headLess is CompareHeads(*a, *b) < 0. Heads next to each other in a list are
+// nearly always different authors, which the first eight bytes of the accounts,
+// compared as one big-endian word, tell apart.
+func headLess(a, b *Head) bool {
+	if x, y := binary.BigEndian.Uint64(a.Author[:8]), binary.BigEndian.Uint64(b.Author[:8]); x != y {
+		return x < y
+	}
+	return CompareHeads(*a, *b) < 0
+}
 
 // CompareHeads orders heads by (author, seq, id), the order of every head list.
 func CompareHeads(a, b Head) int {
@@ -923,7 +1068,7 @@ func DecodeHeadsBlobInto(dst []Head, data []byte) ([]Head, error) {
 // stored checkpoint's blob, thousands of heads each, and reflection made that a fifth
 // of a replay. The strict readers make any byte form but the canonical one an error.
 func decodeHeads(dst []Head, data []byte) ([]Head, error) {
-	hs, off, err := readHeads(dst, data)
+	hs, off, sorted, err := readHeads(dst, data)
 	if err != nil {
 		return nil, err
 	}
@@ -933,55 +1078,127 @@ func decodeHeads(dst []Head, data []byte) ([]Head, error) {
 	if off != len(data) {
 		return nil, &RejectError{Reason: ErrMalformed, Detail: strconv.Itoa(len(data)-off) + " trailing bytes"}
 	}
-	if err := checkHeadsSorted(hs); err != nil {
-		return nil, err
+	if !sorted {
+		return nil, errHeadsOrder()
 	}
 	return hs, nil
 }
 
 // readHeads reads a list of [author, seq, id] heads, the form of a checkpoint's
-// inline heads and of its heads blob, into dst's storage if it is large enough.
-func readHeads(dst []Head, data []byte) ([]Head, int, error) {
+// inline heads and of its heads blob, into dst's storage if it is large enough,
+// and says whether they are sorted by (author, seq, id) and unique.
+//
+// A rebuild reads some 400,000 heads, nearly all of them in the one canonical
+// form, byte for byte: 0x83, 0x58 0x20 and the account, the seq, 0x58 0x20 and
+// the id. Each head is matched against that form first (fastHead), and read
+// with the strict readers only when it does not match, which then name the
+// fault. The fast form accepts only bytes the strict readers accept, as these
+// values.
+func readHeads(dst []Head, data []byte) (hs []Head, off int, sorted bool, err error) {
 	major, count, off, err := readHead(data)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if major != 4 {
-		return nil, 0, &RejectError{Reason: ErrSchema, Detail: "want a list, got " + majorName(major)}
+		return nil, 0, false, &RejectError{Reason: ErrSchema, Detail: "want a list, got " + majorName(major)}
 	}
 	if count == 0 {
-		return nil, off, nil
+		return nil, off, true, nil
 	}
 	// A head takes at least 70 bytes; a count the bytes cannot hold is truncation,
 	// found before allocating for it.
 	if count > uint64(len(data)-off)/70+1 {
-		return nil, 0, errTruncated()
+		return nil, 0, false, errTruncated()
 	}
-	hs := dst[:0]
+	hs = dst[:0]
 	if uint64(cap(hs)) < count {
 		hs = make([]Head, count)
 	}
 	hs = hs[:count]
+	sorted = true
 	for i := range hs {
-		k, err := readTuple(data[off:], 3)
-		if err != nil {
-			return nil, 0, err
+		h := &hs[i]
+		if n := fastHead(data[off:], h); n > 0 {
+			off += n
+		} else if n, err := slowHead(data[off:], h); err != nil {
+			return nil, 0, false, err
+		} else {
+			off += n
 		}
-		off += k
-		if k, err = readFixed(data[off:], hs[i].Author[:]); err != nil {
-			return nil, 0, err
+		if i > 0 && sorted && !headLess(&hs[i-1], h) {
+			sorted = false
 		}
-		off += k
-		if hs[i].Seq, k, err = readUint(data[off:]); err != nil {
-			return nil, 0, err
-		}
-		off += k
-		if k, err = readFixed(data[off:], hs[i].ID[:]); err != nil {
-			return nil, 0, err
-		}
-		off += k
 	}
-	return hs, off, nil
+	return hs, off, sorted, nil
+}
+
+// fastHead reads a head in its canonical byte form into h and gives its length,
+// or 0 (h partly written) if b does not start with one.
+func fastHead(b []byte, h *Head) int {
+	// 70 bytes: the shortest head.
+	if len(b) < 70 || b[0] != 0x83 || b[1] != 0x58 || b[2] != 32 {
+		return 0
+	}
+	seq, n := shortUint(b[35:])
+	if n == 0 {
+		return 0
+	}
+	id := b[35+n:]
+	if len(id) < 34 || id[0] != 0x58 || id[1] != 32 {
+		return 0
+	}
+	copy(h.Author[:], b[3:35])
+	h.Seq = seq
+	copy(h.ID[:], id[2:34])
+	return 35 + n + 34
+}
+
+// shortUint reads an unsigned integer in its shortest form at the start of b and
+// gives its length, or 0 for anything else, a b too short included.
+func shortUint(b []byte) (uint64, int) {
+	if len(b) == 0 {
+		return 0, 0
+	}
+	switch c := b[0]; {
+	case c < 24:
+		return uint64(c), 1
+	case c == 24 && len(b) >= 2 && b[1] >= 24:
+		return uint64(b[1]), 2
+	case c == 25 && len(b) >= 3:
+		if v := binary.BigEndian.Uint16(b[1:3]); v > 0xff {
+			return uint64(v), 3
+		}
+	case c == 26 && len(b) >= 5:
+		if v := binary.BigEndian.Uint32(b[1:5]); v > 0xffff {
+			return uint64(v), 5
+		}
+	case c == 27 && len(b) >= 9:
+		if v := binary.BigEndian.Uint64(b[1:9]); v > 0xffffffff {
+			return v, 9
+		}
+	}
+	return 0, 0
+}
+
+// slowHead reads one head with the strict readers.
+func slowHead(b []byte, h *Head) (int, error) {
+	off, err := readTuple(b, 3)
+	if err != nil {
+		return 0, err
+	}
+	k, err := readFixed(b[off:], h.Author[:])
+	if err != nil {
+		return 0, err
+	}
+	off += k
+	if h.Seq, k, err = readUint(b[off:]); err != nil {
+		return 0, err
+	}
+	off += k
+	if k, err = readFixed(b[off:], h.ID[:]); err != nil {
+		return 0, err
+	}
+	return off + k, nil
 }
 
 // EncodeHeadsBlob gives the blob form of a head list.

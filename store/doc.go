@@ -41,5 +41,7 @@
 //	/x/<hex(key)>                   metadata value
 //
 // All returns records in insertion order, so a caller that stores a message
-// only after its ancestors reads parents before children at start-up.
+// only after its ancestors reads parents before children at start-up. It copies
+// the envelopes side by side into shared 64 KiB buffers, for a caller that keeps
+// them all (a rebuild); Get, Range and Received give each record its own.
 package store

@@ -100,7 +100,7 @@ func checkConsistency(t *testing.T, s *Store) int {
 		if err != nil {
 			return false, err
 		}
-		r, err := decodeRecord(v)
+		r, err := parseRecord(bytes.Clone(v))
 		if err != nil {
 			return false, err
 		}

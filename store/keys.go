@@ -149,8 +149,9 @@ func encodeRecord(r *Record) []byte {
 	return v
 }
 
-// decodeRecord copies everything it returns: v may be a buffer the engine reuses.
-func decodeRecord(v []byte) (Record, error) {
+// parseRecord decodes a record value. The envelope aliases v: a caller whose v
+// is a buffer the engine reuses copies it.
+func parseRecord(v []byte) (Record, error) {
 	var r Record
 	if len(v) < recordHeader || v[0] != recordVersion {
 		return r, fmt.Errorf("%w: record value of %d bytes, version %d", ErrCorrupt, len(v), firstByte(v))
@@ -159,7 +160,7 @@ func decodeRecord(v []byte) (Record, error) {
 	copy(r.Author[:], v[33:65])
 	r.Seq = binary.BigEndian.Uint64(v[65:73])
 	r.RecvMs = int64(binary.BigEndian.Uint64(v[73:81]))
-	r.Envelope = append([]byte(nil), v[recordHeader:]...)
+	r.Envelope = v[recordHeader:len(v):len(v)]
 	return r, nil
 }
 

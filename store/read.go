@@ -133,7 +133,8 @@ func (s *Store) recordAt(n uint64) (Record, error) {
 	if !ok {
 		return Record{}, fmt.Errorf("%w: index points at missing record %d", ErrCorrupt, n)
 	}
-	return decodeRecord(v)
+	// v is the engine's copy, made for this call: the record may keep it.
+	return parseRecord(v)
 }
 
 // Has reports whether a message with id is stored.
@@ -226,6 +227,13 @@ func (s *Store) Range(author msg.Account, fromSeq, toSeq uint64, fn func(Record)
 // All calls fn for every stored message in insertion order (the order of the
 // Put calls that first stored them) until fn returns false. A caller that
 // stores a message only after its ancestors gets parents before children.
+//
+// The envelopes of one call are copied side by side into shared buffers of
+// slabSize bytes, so keeping one envelope keeps its whole buffer alive. That
+// suits the caller All is for, a rebuild that keeps every envelope for the
+// life of the node: 100,000 envelopes cost some 650 allocations instead of
+// 100,000, and the collector has that many fewer objects to mark on every
+// cycle. A caller that keeps only some envelopes should copy those.
 func (s *Store) All(fn func(Record) bool) error {
 	if !s.enter() {
 		return ErrClosed
@@ -237,20 +245,46 @@ func (s *Store) All(fn func(Record) bool) error {
 		pend[i] = ovItem{key: recordKey(p.n), p: p}
 	}
 	s.mu.Unlock()
+	var sl slab
 	err := s.merged(pRecord, "", "", pend, func(_, v []byte, it *ovItem) (bool, error) {
 		if it != nil {
-			return fn(copyRecord(it.p.rec)), nil
+			r := it.p.rec
+			r.Envelope = sl.copy(r.Envelope)
+			return fn(r), nil
 		}
-		r, err := decodeRecord(v)
+		r, err := parseRecord(v)
 		if err != nil {
 			return false, err
 		}
+		r.Envelope = sl.copy(r.Envelope)
 		return fn(r), nil
 	})
 	if err != nil {
 		return fmt.Errorf("scan all: %w", err)
 	}
 	return nil
+}
+
+// slabSize is the size of the buffers All copies envelopes into: a whole number
+// of the runtime's 8 KiB pages, which is what an allocation this large takes. An
+// envelope above slabSize/16 (4 KiB, some ten times a typical one) gets its own
+// allocation, so that none wastes more than a sixteenth of a buffer's tail.
+const slabSize = 64 << 10
+
+// slab copies byte strings side by side into shared buffers.
+type slab struct{ buf []byte }
+
+func (s *slab) copy(v []byte) []byte {
+	if len(v) > slabSize/16 {
+		return bytes.Clone(v)
+	}
+	if cap(s.buf)-len(s.buf) < len(v) {
+		s.buf = make([]byte, 0, slabSize)
+	}
+	n := len(s.buf)
+	s.buf = append(s.buf, v...)
+	// Capped, so that an append to one envelope cannot write over the next.
+	return s.buf[n:len(s.buf):len(s.buf)]
 }
 
 // Received calls fn for every record with fromMs ≤ RecvMs ≤ toMs, in
