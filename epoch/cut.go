@@ -22,6 +22,7 @@ type Cut struct {
 type Batch struct {
 	Epoch uint64
 	IDs   []msg.ID // ascending
+	Refs  []uint32 // the Message.Ref of each of IDs, index for index
 	Hash  msg.ID   // WIRE §4 batch hash of IDs
 	Live  bool
 	// Forks are the fork pairs first contained in C_k, sorted by (author, seq).
@@ -219,11 +220,12 @@ func (e *Engine) quorumTip(s *segment, k uint64, ws WitnessSet) uint64 {
 }
 
 func (e *Engine) batch(k uint64, ws WitnessSet, prev, cut *Cut, added []*node) *Batch {
-	b := &Batch{Epoch: k, IDs: make([]msg.ID, len(added))}
+	b := &Batch{Epoch: k, IDs: make([]msg.ID, len(added)), Refs: make([]uint32, len(added))}
+	// Everything below is a sum or is sorted afterwards, so added may be reordered.
+	slices.SortFunc(added, func(x, y *node) int { return pmap.Compare32(x.id, y.id) })
 	for i, n := range added {
-		b.IDs[i] = n.id
+		b.IDs[i], b.Refs[i] = n.id, n.ref
 	}
-	sortIDs(b.IDs)
 	b.Hash = msg.BatchHash(b.IDs)
 
 	var signed uint64

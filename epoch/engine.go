@@ -22,6 +22,9 @@ type Message struct {
 	// Checkpoint is set for a CHECKPOINT message, with its heads resolved: a checkpoint whose
 	// heads blob is not held is itself not held, so it never reaches the engine.
 	Checkpoint *CheckpointInfo
+	// Ref is the caller's handle for the message, handed back in Batch.Refs, so that a
+	// caller can find a batch's messages without looking up every id.
+	Ref uint32
 }
 
 // CheckpointInfo is the part of a CHECKPOINT payload the epoch rule reads.
@@ -113,6 +116,7 @@ type node struct {
 	lastCp   *node  // the nearest checkpoint at or below this node on its chain
 	cpMax    uint64 // the largest epoch among those checkpoints
 	newHead  bool   // in Engine.newHeads
+	ref      uint32 // Message.Ref
 }
 
 type cpState struct {
@@ -314,7 +318,7 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 		depth = max(depth, p.depth)
 	}
 	n := e.newNode()
-	*n = node{id: m.ID, a: a, seq: m.Seq, ts: m.TsMs, depth: depth + 1, prev: prev, parents: parents}
+	*n = node{id: m.ID, a: a, seq: m.Seq, ts: m.TsMs, depth: depth + 1, prev: prev, parents: parents, ref: m.Ref}
 	e.place(n)
 	e.byID[m.ID] = n
 	e.n++
@@ -577,6 +581,15 @@ func (e *Engine) TakeNewHeads() []msg.ID {
 	}
 	e.newHeads = nil
 	return ids
+}
+
+// DropNewHeads forgets the newly listed or held heads without listing them, for a caller
+// with no recomputation for them to stop.
+func (e *Engine) DropNewHeads() {
+	for _, n := range e.newHeads {
+		n.newHead = false
+	}
+	e.newHeads = e.newHeads[:0]
 }
 
 // MissingHeads returns the ids listed by counted checkpoints that are not held yet, sorted;

@@ -68,6 +68,9 @@ type Ledger struct {
 	scratch        epoch.Message // the message being added: the engine keeps none of it
 	blobBuf        []byte        // the heads blob being read, likewise
 	headsBuf       []msg.Head    // and its heads
+	// envs holds every envelope the engine was given, at its epoch.Message.Ref, so that
+	// a batch's envelopes are found without a lookup per id.
+	envs []*msg.Envelope
 }
 
 // ErrEngine reports a broken contract between the dag and the epoch engine: a bug.
@@ -128,6 +131,7 @@ func (l *Ledger) IngestAdmitted(e *msg.Envelope, nowMs int64) (dag.Result, error
 func (l *Ledger) Reserve(n int) {
 	l.dag.Reserve(n)
 	l.eng.Reserve(n)
+	l.envs = slices.Grow(l.envs, n)
 }
 
 // Tick releases deferred (future) messages whose time has come.
@@ -178,6 +182,8 @@ func (l *Ledger) feed(added []*dag.Node) error {
 				continue
 			}
 			forked := l.eng.Forked(m.Author)
+			m.Ref = uint32(len(l.envs))
+			l.envs = append(l.envs, n.Env)
 			d, err := l.eng.Add(m)
 			if err != nil {
 				return fmt.Errorf("%w: %s: %v", ErrEngine, n.ID().Short(), err)
@@ -302,8 +308,16 @@ func (l *Ledger) Advance(target uint64) error {
 	if from > target {
 		return nil
 	}
-	l.newHeads = append(l.newHeads, l.eng.TakeNewHeads()...)
-	stop := epoch.NewStopRule(slices.Clone(l.newHeads))
+	var stop *epoch.StopRule
+	if from < uint64(len(l.epochs)) {
+		l.newHeads = append(l.newHeads, l.eng.TakeNewHeads()...)
+		stop = epoch.NewStopRule(slices.Clone(l.newHeads))
+	} else {
+		// Nothing computed before is recomputed, so no stop rule waits on the new
+		// heads: on a rebuild that is every message of the log.
+		l.eng.DropNewHeads()
+		l.newHeads = nil
+	}
 	stopped := false
 	l.settleFrom = min(l.settleFrom, from)
 	for k := from; k <= target; k++ {
@@ -320,13 +334,9 @@ func (l *Ledger) Advance(target uint64) error {
 		}
 		cut, batch := l.eng.Cut(k, ws, prevCut)
 		seed := batch.Seed(prevSeed)
-		envs := make([]*msg.Envelope, 0, len(batch.IDs))
-		for _, id := range batch.IDs {
-			e, ok := l.dag.Envelope(id)
-			if !ok {
-				return fmt.Errorf("ledger: batch %d names %s, which the dag does not hold", k, id.Short())
-			}
-			envs = append(envs, e)
+		envs := make([]*msg.Envelope, len(batch.IDs))
+		for i, ref := range batch.Refs {
+			envs[i] = l.envs[ref]
 		}
 		in := state.Inputs{Seed: seed, Live: batch.Live}
 		for _, f := range batch.Forks {
