@@ -24,6 +24,11 @@ type Config struct {
 	GraceMs    uint64
 	MaxDelayMs uint64 // gossip delay to each witness is uniform in [0, MaxDelayMs)
 	MaxParents int    // parents per message, drawn from other authors' older messages
+	// ParentEpochs, when > 0, draws parents only from the messages of the last
+	// ParentEpochs epochs before the current one, as honest parent selection (SPEC §3)
+	// does: it picks other authors' heads in a recent cut. 0 draws from the whole past,
+	// the harder case for the property tests.
+	ParentEpochs int
 
 	LateCheckpoint     float64 // probability a checkpoint is signed and released late (by up to 3 epochs)
 	WithheldCheckpoint float64 // probability a checkpoint is signed on time but released late
@@ -49,6 +54,7 @@ func Replay() Config {
 	c.Authors, c.Witnesses, c.PerEpoch, c.Epochs, c.EpochMs = 1000, 4, 1, 100, 10_000
 	c.LateCheckpoint, c.WithheldCheckpoint, c.Backdated = 0, 0, 0
 	c.OfflineWitness, c.ForkingAuthor, c.ForkingWitness = false, false, false
+	c.ParentEpochs = 2
 	return c
 }
 
@@ -123,6 +129,7 @@ func Generate(c Config) (*Log, error) {
 	}
 	lamport := map[msg.ID]uint64{}
 	var older []*msg.Envelope // author messages at least one epoch old: parent candidates
+	var epochStart []int      // where each epoch's messages start in older
 	var posts, pools []msg.ID // posts and pool openings at least one epoch old
 
 	// Offline stretch of witness 0 (as a witness index), in epochs.
@@ -198,8 +205,12 @@ func Generate(c Config) (*Log, error) {
 				for j := 0; j < c.PerEpoch; j++ {
 					ts := start(k) + uint64(j)*c.EpochMs/uint64(c.PerEpoch+1) + uint64(rng.Int64N(int64(c.EpochMs/uint64(c.PerEpoch+1))))
 					var parents []*msg.Envelope
-					for p := 0; p < c.MaxParents && len(older) > 0; p++ {
-						cand := older[rng.IntN(len(older))]
+					pool := older
+					if c.ParentEpochs > 0 && len(epochStart) > c.ParentEpochs {
+						pool = older[epochStart[len(epochStart)-c.ParentEpochs]:]
+					}
+					for p := 0; p < c.MaxParents && len(pool) > 0; p++ {
+						cand := pool[rng.IntN(len(pool))]
 						if cand.Body.Author == msg.AccountOf(ch.key) || slices.Contains(parents, cand) {
 							continue
 						}
@@ -318,6 +329,7 @@ func Generate(c Config) (*Log, error) {
 			all = append(all, e)
 		}
 		cps = keep
+		epochStart = append(epochStart, len(older))
 		older = append(older, fresh...)
 		for _, e := range fresh {
 			switch e.Body.Kind {
