@@ -335,7 +335,7 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 			l, next := e.pend[j].l, e.pend[j].next
 			e.pend[j] = pendListing{next: e.pendFree}
 			e.pendFree = j
-			if e.list(l, n) {
+			if e.list(l.w, l.epoch, &l.head, n) {
 				dirtyFrom = min(dirtyFrom, l.epoch)
 			}
 			j = next
@@ -416,12 +416,12 @@ func (e *Engine) checkpoint(n *node, c *CheckpointInfo) bool {
 	}
 	a.cpEpochs[k] = struct{}{}
 	changed := false
-	for _, h := range c.Heads {
-		l := listing{w: a, epoch: k, head: h}
+	for i := range c.Heads {
+		h := &c.Heads[i] // 72 bytes: 400,000 copies a rebuild were measurable
 		if x := e.lookupHead(h); x != nil {
-			changed = e.list(l, x) || changed
+			changed = e.list(a, k, h, x) || changed
 		} else {
-			e.addPending(l)
+			e.addPending(listing{w: a, epoch: k, head: *h})
 		}
 	}
 	return changed
@@ -449,7 +449,7 @@ func (e *Engine) find(a *account, seq uint64, id msg.ID) *node {
 // lookupHead finds a listed head. For an author that never forked, the node is at index
 // seq−1 of its only segment, found through the small, cache-resident account table instead of
 // the large id map.
-func (e *Engine) lookupHead(h msg.Head) *node {
+func (e *Engine) lookupHead(h *msg.Head) *node {
 	if a := e.accts[h.Author]; a != nil && !a.forked && len(a.roots) == 1 {
 		nodes := a.roots[0].seg.nodes
 		if h.Seq-1 < uint64(len(nodes)) && nodes[h.Seq-1].id == h.ID {
@@ -459,11 +459,11 @@ func (e *Engine) lookupHead(h msg.Head) *node {
 	return e.byID[h.ID]
 }
 
-// list applies one counted listing of the held head x: the witness now supports x and every
-// message on x's prev-chain from l.epoch on. A head whose author or seq does not match the
+// list applies one counted listing of the held head x, by witness w for epoch: w now supports
+// x and every message on x's prev-chain from epoch on. A head whose author or seq does not match the
 // message it names supports nothing.
-func (e *Engine) list(l listing, x *node) bool {
-	if x.a.id != l.head.Author || x.seq != l.head.Seq {
+func (e *Engine) list(w *account, epoch uint64, h *msg.Head, x *node) bool {
+	if x.a.id != h.Author || x.seq != h.Seq {
 		return false
 	}
 	if !x.newHead {
@@ -472,9 +472,9 @@ func (e *Engine) list(l listing, x *node) bool {
 	}
 	changed := false
 	for s, seq := x.seg, x.seq; s != nil; s, seq = s.parent, s.attach {
-		// If this segment already had (epoch ≤ l.epoch, seq' ≥ seq) for the witness, the
+		// If this segment already had (epoch' ≤ epoch, seq' ≥ seq) for the witness, the
 		// listing that put it there also reached every ancestor segment: stop.
-		if !s.raise(l.w.idx, l.epoch, seq) {
+		if !s.raise(w.idx, epoch, seq) {
 			break
 		}
 		s.top = max(s.top, seq)
