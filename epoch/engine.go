@@ -89,6 +89,7 @@ type Engine struct {
 	members    []int               // scratch: account indexes of the current witnesses
 	qbuf       []support           // scratch for quorum prefixes
 	n          int
+	forks      int // accounts with fork evidence
 }
 
 type account struct {
@@ -273,6 +274,17 @@ func (e *Engine) Len() int { return e.n }
 // Has reports whether id was added.
 func (e *Engine) Has(id msg.ID) bool { _, ok := e.byID[id]; return ok }
 
+func (e *Engine) markForked(a *account) {
+	if !a.forked {
+		a.forked = true
+		e.forks++
+	}
+}
+
+// Forks counts the accounts the engine holds fork evidence against: a caller can tell
+// whether an Add brought new evidence without asking about the author twice.
+func (e *Engine) Forks() int { return e.forks }
+
 // Forked reports whether the engine holds fork evidence against a.
 func (e *Engine) Forked(a msg.Account) bool {
 	ac := e.accts[a]
@@ -362,7 +374,7 @@ func (e *Engine) place(n *node) {
 		n.seg = e.newSegment(nil, 0, 1)
 		n.a.roots = append(n.a.roots, n)
 		if len(n.a.roots) > 1 {
-			n.a.forked = true
+			e.markForked(n.a)
 		}
 	case p.firstKid == nil:
 		p.firstKid = n
@@ -373,7 +385,7 @@ func (e *Engine) place(n *node) {
 			kids = []*node{p.firstKid}
 		}
 		e.forkKids[p] = append(kids, n)
-		n.a.forked = true
+		e.markForked(n.a)
 		n.seg = e.newSegment(p.seg, p.seq, n.seq)
 	}
 	n.seg.nodes = append(n.seg.nodes, n)

@@ -181,7 +181,7 @@ func (l *Ledger) feed(added []*dag.Node) error {
 				check = true
 				continue
 			}
-			forked := l.eng.Forked(m.Author)
+			forks := l.eng.Forks()
 			m.Ref = uint32(len(l.envs))
 			l.envs = append(l.envs, n.Env)
 			d, err := l.eng.Add(m)
@@ -190,7 +190,7 @@ func (l *Ledger) feed(added []*dag.Node) error {
 			}
 			l.dirty = min(l.dirty, d)
 			progress = true
-			if !forked && l.eng.Forked(m.Author) {
+			if l.eng.Forks() > forks {
 				// Fork evidence against a witness unsettles every epoch it witnesses.
 				l.settleFrom = 0
 			}
