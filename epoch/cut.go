@@ -2,6 +2,8 @@ package epoch
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -147,30 +149,38 @@ func (e *Engine) Cut(k uint64, ws WitnessSet, prev *Cut) (*Cut, *Batch) {
 	if prev != nil {
 		copy(tips, prev.tips)
 	}
-	var cands []*node
+	// Candidates are sorted as keys holding what the order reads, not as node pointers:
+	// a comparison then touches no node.
+	cands := e.cands[:0]
 	for _, s := range e.listedSegs {
 		lo := max(tips[s.idx], s.start-1)
 		if s.top <= lo {
 			continue // everything listed here is in C_{k−1} already
 		}
 		q := e.quorumTip(s, k, ws)
-		if q > lo {
-			cands = append(cands, s.nodes[lo+1-s.start:q+1-s.start]...)
+		if q <= lo {
+			continue
+		}
+		for _, n := range s.nodes[lo+1-s.start : q+1-s.start] {
+			cands = append(cands, candidate{n.depth, binary.BigEndian.Uint64(n.id[:8]), n})
 		}
 	}
-	slices.SortFunc(cands, func(a, b *node) int {
-		if a.depth != b.depth {
-			if a.depth < b.depth {
-				return -1
-			}
-			return 1
+	e.cands = cands
+	slices.SortFunc(cands, func(a, b candidate) int {
+		if c := cmp.Compare(a.depth, b.depth); c != 0 {
+			return c
 		}
-		return pmap.Compare32(a.id, b.id)
+		if c := cmp.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		return pmap.Compare32(a.n.id, b.n.id)
 	})
 	in := func(n *node) bool { return n.seq <= tips[n.seg.idx] }
 	var added []*node
 next:
-	for _, n := range cands {
+	for i := range cands {
+		n := cands[i].n
+		cands[i].n = nil // the scratch must not keep nodes alive for the collector to mark
 		if n.prev != nil && !in(n.prev) {
 			continue
 		}
@@ -184,6 +194,13 @@ next:
 	}
 	cut := &Cut{epoch: k, tips: tips, e: e}
 	return cut, e.batch(k, ws, prev, cut, added)
+}
+
+// candidate is a message of Q_k \ C_{k−1} waiting to be decided, with its sort key: depth
+// (the recomputed lamport clock), then id, whose first 8 bytes big-endian order as the bytes.
+type candidate struct {
+	depth, id uint64
+	n         *node
 }
 
 // quorumTip gives the highest seq of segment s in Q_k, or 0.

@@ -88,6 +88,7 @@ type Engine struct {
 	wt         []uint64            // scratch: weight by account index for the current call
 	members    []int               // scratch: account indexes of the current witnesses
 	qbuf       []support           // scratch for quorum prefixes
+	cands      []candidate         // scratch for Cut
 	n          int
 	forks      int // accounts with fork evidence
 }
