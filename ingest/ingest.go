@@ -118,12 +118,15 @@ func (p *Pipeline) SubmitOwn(ctx context.Context, e *msg.Envelope, nowMs int64) 
 // Load rebuilds the ledger from every stored message. Messages are replayed
 // ancestors first (see replayOrder), so nothing waits as an orphan; signatures were
 // checked when the messages were stored, and their ids are the store's (see
-// msg.DecodeStored). progress, if set, is called every 10,000 messages.
+// msg.StoredDecoder). progress, if set, is called every 10,000 messages.
 func (p *Pipeline) Load(nowMs int64, progress func(done, total int)) (int, error) {
 	var envs []*msg.Envelope
 	var ferr error
+	// The ledger keeps every envelope for the life of the node: a StoredDecoder carves
+	// them from shared slabs, as store.All does their bytes.
+	dec := msg.NewStoredDecoder(p.opts)
 	err := p.st.All(func(r store.Record) bool {
-		e, err := msg.DecodeStored(r.Envelope, r.ID, p.opts)
+		e, err := dec.Decode(r.Envelope, r.ID)
 		if err != nil {
 			ferr = fmt.Errorf("stored message %s no longer decodes: %w", r.ID.Short(), err)
 			return false
