@@ -120,7 +120,7 @@ func (p *Pipeline) SubmitOwn(ctx context.Context, e *msg.Envelope, nowMs int64) 
 // checked when the messages were stored, and their ids are the store's (see
 // msg.StoredDecoder). progress, if set, is called every 10,000 messages.
 func (p *Pipeline) Load(nowMs int64, progress func(done, total int)) (int, error) {
-	var envs []*msg.Envelope
+	envs := make([]*msg.Envelope, 0, p.st.Len())
 	var ferr error
 	// The ledger keeps every envelope for the life of the node: a StoredDecoder carves
 	// them from shared slabs, as store.All does their bytes.

@@ -611,6 +611,14 @@ func (s *Store) retire(g *group) {
 	s.pendList = s.pendList[len(g.recs):]
 }
 
+// Len gives the number of stored messages, pending ones included: records are never
+// deleted, so it is how many were ever stored. A rebuild sizes its slices with it.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int(s.nextN)
+}
+
 // Stats reports group-commit counters since Open.
 func (s *Store) Stats() Stats {
 	return Stats{Groups: s.groups.Load(), Records: s.records.Load()}

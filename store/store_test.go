@@ -692,3 +692,33 @@ func TestCompact(t *testing.T) {
 		}
 	})
 }
+
+// TestLen: Len counts distinct messages, pending ones included, and a reopened store
+// counts what it held.
+func TestLen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Len(); n != 0 {
+		t.Fatalf("empty store: Len %d", n)
+	}
+	a, b := rec(1, 1, 0, 200), rec(2, 1, 0, 200)
+	mustPut(t, s, a)
+	mustPut(t, s, a) // a duplicate is not a second message
+	s.Put(b)         // counted while pending
+	if n := s.Len(); n != 2 {
+		t.Fatalf("Len %d, want 2", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := s.Len(); n != 2 {
+		t.Fatalf("reopened: Len %d, want 2", n)
+	}
+}
