@@ -96,7 +96,16 @@ type Node struct {
 	headIdx int32 // index in author.heads; -1 when not a head
 	link    *Node // prev, when it is the same author's seq−1 message
 	skip    *Node // an older node on the link chain, for logarithmic ancestor lookup
+	tag     uint32
 }
+
+// Tag gives the number the dag's owner attached with SetTag, 0 if none.
+func (n *Node) Tag() uint32 { return n.tag }
+
+// SetTag attaches a number of the owner's to n: the dag itself never reads it. The
+// ledger numbers a node as the epoch engine does, so that a child's parents, which the
+// dag has just looked up, need no second lookup in the engine.
+func (n *Node) SetTag(t uint32) { n.tag = t }
 
 // ID is the message id.
 func (n *Node) ID() msg.ID { return n.Env.ID }

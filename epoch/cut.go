@@ -24,7 +24,7 @@ type Cut struct {
 type Batch struct {
 	Epoch uint64
 	IDs   []msg.ID // ascending
-	Refs  []uint32 // the Message.Ref of each of IDs, index for index
+	Refs  []uint32 // the number of each of IDs (see Engine.Len), index for index
 	Hash  msg.ID   // WIRE §4 batch hash of IDs
 	Live  bool
 	// Forks are the fork pairs first contained in C_k, sorted by (author, seq).
@@ -57,7 +57,7 @@ func (c *Cut) Epoch() uint64 { return c.epoch }
 
 // Contains reports whether the message id is in the cut.
 func (c *Cut) Contains(id msg.ID) bool {
-	n := c.e.byID[id]
+	n := c.e.index()[id]
 	return n != nil && c.has(n)
 }
 
@@ -241,7 +241,7 @@ func (e *Engine) batch(k uint64, ws WitnessSet, prev, cut *Cut, added []*node) *
 	// Everything below is a sum or is sorted afterwards, so added may be reordered.
 	slices.SortFunc(added, func(x, y *node) int { return pmap.Compare32(x.id, y.id) })
 	for i, n := range added {
-		b.IDs[i], b.Refs[i] = n.id, n.ref
+		b.IDs[i], b.Refs[i] = n.id, n.num
 	}
 	b.Hash = msg.BatchHash(b.IDs)
 
@@ -302,7 +302,7 @@ func (e *Engine) batch(k uint64, ws WitnessSet, prev, cut *Cut, added []*node) *
 	return b
 }
 
-func cutSeq(c *Cut, id msg.ID) uint64 { return c.e.byID[id].seq }
+func cutSeq(c *Cut, id msg.ID) uint64 { return c.e.index()[id].seq }
 
 // newForkPair reports the pair at one fork point if C_k holds two of its children and
 // C_{k−1} did not.

@@ -3,7 +3,6 @@ package epoch
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 
@@ -22,9 +21,11 @@ type Message struct {
 	// Checkpoint is set for a CHECKPOINT message, with its heads resolved: a checkpoint whose
 	// heads blob is not held is itself not held, so it never reaches the engine.
 	Checkpoint *CheckpointInfo
-	// Ref is the caller's handle for the message, handed back in Batch.Refs, so that a
-	// caller can find a batch's messages without looking up every id.
-	Ref uint32
+	// ParentNums, when it has one entry per parent, gives each parent's number (see
+	// Engine.Len), so that Add finds the parents without an id index. A caller that
+	// tracks numbers has just looked the parents up in its own index; a second lookup
+	// in the engine's was a tenth of a rebuild. Left empty, Add looks them up by id.
+	ParentNums []uint32
 }
 
 // CheckpointInfo is the part of a CHECKPOINT payload the epoch rule reads.
@@ -73,7 +74,8 @@ var (
 // from them. It is not safe for concurrent use; it only grows.
 type Engine struct {
 	cfg        Config
-	byID       map[msg.ID]*node
+	all        []*node          // every node, by number: the order of Add
+	byID       map[msg.ID]*node // built on first use: see index
 	accts      map[msg.Account]*account
 	acctList   []*account
 	segs       []*segment
@@ -89,8 +91,7 @@ type Engine struct {
 	members    []int               // scratch: account indexes of the current witnesses
 	qbuf       []support           // scratch for quorum prefixes
 	cands      []candidate         // scratch for Cut
-	n          int
-	forks      int // accounts with fork evidence
+	forks      int                 // accounts with fork evidence
 }
 
 type account struct {
@@ -118,7 +119,7 @@ type node struct {
 	lastCp   *node  // the nearest checkpoint at or below this node on its chain
 	cpMax    uint64 // the largest epoch among those checkpoints
 	newHead  bool   // in Engine.newHeads
-	ref      uint32 // Message.Ref
+	num      uint32 // position in Engine.all
 }
 
 type cpState struct {
@@ -248,7 +249,6 @@ func (e *Engine) supports(s *segment, k uint64, f func(weight, seq uint64)) {
 func NewEngine(cfg Config) *Engine {
 	return &Engine{
 		cfg:      cfg,
-		byID:     make(map[msg.ID]*node),
 		accts:    make(map[msg.Account]*account),
 		pending:  make(map[msg.ID]pendList),
 		pendFree: -1,
@@ -257,23 +257,34 @@ func NewEngine(cfg Config) *Engine {
 }
 
 // Reserve makes room for n more messages, so that a caller loading a known number of
-// stored messages does not pay for the id index growing step by step.
+// stored messages does not pay for growth step by step.
 func (e *Engine) Reserve(n int) {
-	if n > 0 {
-		m := make(map[msg.ID]*node, len(e.byID)+n)
-		maps.Copy(m, e.byID)
-		e.byID = m
+	e.all = slices.Grow(e.all, n)
+}
+
+// index gives the id index, building it the first time it is needed. Adding messages
+// whose parents come by number needs none (a rebuild), so a node builds it only once
+// something asks by id: a fork, a recomputation's stop rule, a parked message.
+func (e *Engine) index() map[msg.ID]*node {
+	if e.byID == nil {
+		e.byID = make(map[msg.ID]*node, len(e.all))
+		for _, n := range e.all {
+			e.byID[n.id] = n
+		}
 	}
+	return e.byID
 }
 
 // Config gives the engine's parameters.
 func (e *Engine) Config() Config { return e.cfg }
 
-// Len is the number of messages added.
-func (e *Engine) Len() int { return e.n }
+// Len is the number of messages added. Messages are numbered in the order they are
+// added, from 0, so Len before an Add that adds a message is that message's number
+// (Batch.Refs, Message.ParentNums).
+func (e *Engine) Len() int { return len(e.all) }
 
 // Has reports whether id was added.
-func (e *Engine) Has(id msg.ID) bool { _, ok := e.byID[id]; return ok }
+func (e *Engine) Has(id msg.ID) bool { _, ok := e.index()[id]; return ok }
 
 func (e *Engine) markForked(a *account) {
 	if !a.forked {
@@ -308,7 +319,7 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 	if m.Seq > 1 {
 		prev = e.find(a, m.Seq-1, m.Prev)
 		if prev == nil {
-			if e.byID[m.Prev] != nil {
+			if e.index()[m.Prev] != nil {
 				return NoChange, fmt.Errorf("message %s: prev is not the author's seq−1: %w", m.ID.Short(), ErrNotStructural)
 			}
 			return NoChange, fmt.Errorf("message %s: prev %s: %w", m.ID.Short(), m.Prev.Short(), ErrMissingAncestor)
@@ -319,8 +330,16 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 	if prev != nil {
 		depth = prev.depth
 	}
+	byNum := len(m.ParentNums) == len(m.Parents)
 	for i, pid := range m.Parents {
-		p := e.byID[pid]
+		var p *node
+		if byNum {
+			if j := m.ParentNums[i]; j < uint32(len(e.all)) && e.all[j].id == pid {
+				p = e.all[j]
+			}
+		} else {
+			p = e.index()[pid]
+		}
 		if p == nil {
 			return NoChange, fmt.Errorf("message %s: parent %s: %w", m.ID.Short(), pid.Short(), ErrMissingAncestor)
 		}
@@ -331,10 +350,12 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 		depth = max(depth, p.depth)
 	}
 	n := e.newNode()
-	*n = node{id: m.ID, a: a, seq: m.Seq, ts: m.TsMs, depth: depth + 1, prev: prev, parents: parents, ref: m.Ref}
+	*n = node{id: m.ID, a: a, seq: m.Seq, ts: m.TsMs, depth: depth + 1, prev: prev, parents: parents, num: uint32(len(e.all))}
 	e.place(n)
-	e.byID[m.ID] = n
-	e.n++
+	e.all = append(e.all, n)
+	if e.byID != nil {
+		e.byID[m.ID] = n
+	}
 
 	dirtyFrom = NoChange
 	if m.Checkpoint != nil {
@@ -453,7 +474,7 @@ func (e *Engine) find(a *account, seq uint64, id msg.ID) *node {
 		}
 		return nil
 	}
-	if n := e.byID[id]; n != nil && n.a == a && n.seq == seq {
+	if n := e.index()[id]; n != nil && n.a == a && n.seq == seq {
 		return n
 	}
 	return nil
@@ -469,7 +490,7 @@ func (e *Engine) lookupHead(h *msg.Head) *node {
 			return nodes[h.Seq-1]
 		}
 	}
-	return e.byID[h.ID]
+	return e.index()[h.ID]
 }
 
 // list applies one counted listing of the held head x, by witness w for epoch: w now supports

@@ -68,9 +68,10 @@ type Ledger struct {
 	scratch        epoch.Message // the message being added: the engine keeps none of it
 	blobBuf        []byte        // the heads blob being read, likewise
 	headsBuf       []msg.Head    // and its heads
-	// envs holds every envelope the engine was given, at its epoch.Message.Ref, so that
-	// a batch's envelopes are found without a lookup per id.
-	envs []*msg.Envelope
+	// envs holds every envelope the engine holds, by engine number (Batch.Refs), so
+	// that a batch's envelopes are found without a lookup per id.
+	envs   []*msg.Envelope
+	numBuf []uint32 // the parents' engine numbers of the message being added
 }
 
 // ErrEngine reports a broken contract between the dag and the epoch engine: a bug.
@@ -181,12 +182,14 @@ func (l *Ledger) feed(added []*dag.Node) error {
 				check = true
 				continue
 			}
-			forks := l.eng.Forks()
-			m.Ref = uint32(len(l.envs))
-			l.envs = append(l.envs, n.Env)
+			forks, num := l.eng.Forks(), l.eng.Len()
 			d, err := l.eng.Add(m)
 			if err != nil {
 				return fmt.Errorf("%w: %s: %v", ErrEngine, n.ID().Short(), err)
+			}
+			if l.eng.Len() > num { // added, as number num
+				n.SetTag(uint32(num) + 1)
+				l.envs = append(l.envs, n.Env)
 			}
 			l.dirty = min(l.dirty, d)
 			progress = true
@@ -236,6 +239,7 @@ func (l *Ledger) message(n *dag.Node) (m *epoch.Message, ok bool) {
 	cp, isCP := n.Env.Payload.(*msg.Checkpoint)
 	if !isCP || cp.HeadsBlob == nil {
 		epoch.FillMessage(&l.scratch, n.Env, nil)
+		l.parentNums(&l.scratch)
 		return &l.scratch, true
 	}
 	if l.opts.Blobs == nil {
@@ -255,7 +259,22 @@ func (l *Ledger) message(n *dag.Node) (m *epoch.Message, ok bool) {
 		heads = nil
 	}
 	epoch.FillMessage(&l.scratch, n.Env, heads)
+	l.parentNums(&l.scratch)
 	return &l.scratch, true
+}
+
+// parentNums gives m the engine numbers of its parents, which the dag nodes carry as
+// tags (number + 1), or leaves them out if a parent has none yet.
+func (l *Ledger) parentNums(m *epoch.Message) {
+	nums := l.numBuf[:0]
+	for _, id := range m.Parents {
+		p, ok := l.dag.Get(id)
+		if !ok || p.Tag() == 0 {
+			return
+		}
+		nums = append(nums, p.Tag()-1)
+	}
+	l.numBuf, m.ParentNums = nums, nums
 }
 
 // promoteListed brings in stored messages of unadmitted authors that a checkpoint lists.
