@@ -140,15 +140,21 @@ func (p *Pipeline) Load(nowMs int64, progress func(done, total int)) (int, error
 	if err != nil {
 		return 0, fmt.Errorf("load store: %w", err)
 	}
-	envs = replayOrder(sortByLamport(envs))
+	envs = sortByLamport(envs)
 	p.led.Reserve(len(envs))
-	for i, e := range envs {
+	done := 0
+	err = replayOrder(envs, func(e *msg.Envelope) error {
 		if _, err := p.led.IngestAdmitted(e, nowMs); err != nil {
-			return i, err
+			return err
 		}
-		if progress != nil && (i+1)%10000 == 0 {
-			progress(i+1, len(envs))
+		done++
+		if progress != nil && done%10000 == 0 {
+			progress(done, len(envs))
 		}
+		return nil
+	})
+	if err != nil {
+		return done, err
 	}
 	return len(envs), nil
 }

@@ -36,7 +36,7 @@ func sortByLamport(envs []*msg.Envelope) []*msg.Envelope {
 	return out
 }
 
-// replayOrder takes envelopes sorted by (lamport, id) and holds each checkpoint back
+// replayOrder hands emit the envelopes sorted by (lamport, id), holding each checkpoint back
 // while the messages it lists may still be ahead, ancestors still first. The ledger's
 // result does not depend on the order (SPEC §4, P1), but its cost does. A checkpoint
 // lists heads that mostly come later in lamport order than the checkpoint itself, and
@@ -45,18 +45,18 @@ func sortByLamport(envs []*msg.Envelope) []*msg.Envelope {
 // long evicted from the cache. So a checkpoint comes out once a message timestamped
 // more than listLagMs after it comes up (a witness lists only what it received, and
 // nothing it received can be timestamped further ahead of its clock than the future
-// bound of SPEC §3), or earlier when a message descends from it.
-func replayOrder(sorted []*msg.Envelope) []*msg.Envelope {
-	out := make([]*msg.Envelope, 0, len(sorted))
+// bound of SPEC §3), or earlier when a message descends from it. Envelopes go to emit
+// as they are ordered, while this pass has them in cache; emit's error stops it.
+func replayOrder(sorted []*msg.Envelope, emit func(*msg.Envelope) error) error {
 	held := make(map[msg.ID]*msg.Envelope)
 	var queue []*msg.Envelope // held-back checkpoints in lamport order
 	var stack []*msg.Envelope
 	// release emits a held-back checkpoint after the held-back checkpoints it
 	// descends from (its own chain's earlier checkpoints, typically).
-	release := func(id msg.ID) {
+	release := func(id msg.ID) error {
 		e, ok := held[id]
 		if !ok {
-			return
+			return nil
 		}
 		delete(held, id)
 		stack = append(stack[:0], e)
@@ -68,21 +68,30 @@ func replayOrder(sorted []*msg.Envelope) []*msg.Envelope {
 				continue
 			}
 			stack = stack[:len(stack)-1]
-			out = append(out, top)
+			if err := emit(top); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
 	for _, e := range sorted {
 		for len(queue) > 0 && queue[0].Body.TsMs+listLagMs < e.Body.TsMs {
-			release(queue[0].ID)
+			if err := release(queue[0].ID); err != nil {
+				return err
+			}
 			queue = queue[1:]
 		}
 		if len(held) > 0 {
 			b := &e.Body
 			if b.Prev != nil {
-				release(*b.Prev)
+				if err := release(*b.Prev); err != nil {
+					return err
+				}
 			}
 			for _, p := range b.Parents {
-				release(p)
+				if err := release(p); err != nil {
+					return err
+				}
 			}
 		}
 		if e.Body.Kind == msg.KindCheckpoint {
@@ -90,12 +99,16 @@ func replayOrder(sorted []*msg.Envelope) []*msg.Envelope {
 			queue = append(queue, e)
 			continue
 		}
-		out = append(out, e)
+		if err := emit(e); err != nil {
+			return err
+		}
 	}
 	for _, e := range queue {
-		release(e.ID)
+		if err := release(e.ID); err != nil {
+			return err
+		}
 	}
-	return out
+	return nil
 }
 
 // listLagMs is how far past a checkpoint's timestamp the messages it lists can be
