@@ -11,34 +11,44 @@ import (
 // writes to any version (new keys, removals, renumbering after churn) never show in
 // another, and each version holds exactly its keys, through every way of reading.
 func TestVersions(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		vs := []*Map[byte, uint64]{New[byte, uint64]()}
-		want := []map[byte]uint64{{}}
-		for range rapid.IntRange(1, 400).Draw(t, "steps") {
-			i := rapid.IntRange(0, len(vs)-1).Draw(t, "version")
-			if rapid.IntRange(0, 9).Draw(t, "clone") == 0 {
-				vs = append(vs, vs[i].Clone())
-				w := map[byte]uint64{}
-				for k, v := range want[i] {
-					w[k] = v
-				}
-				want = append(want, w)
-				continue
+	rapid.Check(t, func(t *rapid.T) { versions(t, 400, 10, 6) })
+}
+
+// TestVersionsManySlots is TestVersions over enough keys that the slots, and the dead
+// bits walked by Live and All, span several words.
+func TestVersionsManySlots(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) { versions(t, 600, 30, 150) })
+}
+
+// versions runs up to steps random puts, deletes and clones (one step in cloneEvery)
+// over keys 1..keys, checking every version after each step.
+func versions(t *rapid.T, steps, cloneEvery, keys int) {
+	vs := []*Map[byte, uint64]{New[byte, uint64]()}
+	want := []map[byte]uint64{{}}
+	for range rapid.IntRange(1, steps).Draw(t, "steps") {
+		i := rapid.IntRange(0, len(vs)-1).Draw(t, "version")
+		if rapid.IntRange(0, cloneEvery-1).Draw(t, "clone") == 0 {
+			vs = append(vs, vs[i].Clone())
+			w := map[byte]uint64{}
+			for k, v := range want[i] {
+				w[k] = v
 			}
-			k := byte(rapid.IntRange(1, 6).Draw(t, "key"))
-			switch v := rapid.Uint64Range(0, 3).Draw(t, "value"); v {
-			case 0:
-				vs[i].Delete(k)
-				delete(want[i], k)
-			default:
-				vs[i].Put(k, v)
-				want[i][k] = v
-			}
-			for j, m := range vs {
-				check(t, j, m, want[j])
-			}
+			want = append(want, w)
+			continue
 		}
-	})
+		k := byte(rapid.IntRange(1, keys).Draw(t, "key"))
+		switch v := rapid.Uint64Range(0, 3).Draw(t, "value"); v {
+		case 0:
+			vs[i].Delete(k)
+			delete(want[i], k)
+		default:
+			vs[i].Put(k, v)
+			want[i][k] = v
+		}
+		for j, m := range vs {
+			check(t, j, m, want[j])
+		}
+	}
 }
 
 func check(t *rapid.T, j int, m *Map[byte, uint64], want map[byte]uint64) {
