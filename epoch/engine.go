@@ -106,24 +106,35 @@ type account struct {
 // segments (maximal runs that were extended by a first child), so that a cut is one prefix
 // length per segment and a non-forking author has exactly one segment.
 type node struct {
-	id       msg.ID
-	a        *account
-	seq      uint64
-	ts       uint64
+	// The first 64 bytes hold what a listing reads (id, account, seq, segment, the
+	// new-head flag): a listed head is usually out of cache, and nodes are 128 bytes
+	// carved from page-aligned slabs, so a listing costs one line, not three.
+	id      msg.ID
+	a       *account
+	seq     uint64
+	seg     *segment
+	newHead bool   // in Engine.newHeads
+	num     uint32 // position in Engine.all
+
 	depth    uint64 // 1 + max depth of prev and parents: the lamport clock, recomputed
 	prev     *node
 	parents  []*node
-	seg      *segment
 	firstKid *node
 	cp       *cpState
-	lastCp   *node  // the nearest checkpoint at or below this node on its chain
-	cpMax    uint64 // the largest epoch among those checkpoints
-	newHead  bool   // in Engine.newHeads
-	num      uint32 // position in Engine.all
+	lastCp   *node // the nearest checkpoint at or below this node on its chain
+}
+
+// cpMax is the largest epoch among the checkpoints at or below n on its chain (0 if none).
+func (n *node) cpMax() uint64 {
+	if n.lastCp == nil {
+		return 0
+	}
+	return n.lastCp.cp.max
 }
 
 type cpState struct {
 	epoch  uint64
+	max    uint64 // the largest epoch among the checkpoints at or below this one
 	valid  bool
 	prevCp *node // the nearest checkpoint below on the chain
 	dupOf  *node // the lowest-seq earlier checkpoint for the same epoch on the chain
@@ -350,7 +361,7 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 		depth = max(depth, p.depth)
 	}
 	n := e.newNode()
-	*n = node{id: m.ID, a: a, seq: m.Seq, ts: m.TsMs, depth: depth + 1, prev: prev, parents: parents, num: uint32(len(e.all))}
+	*n = node{id: m.ID, a: a, seq: m.Seq, depth: depth + 1, prev: prev, parents: parents, num: uint32(len(e.all))}
 	e.place(n)
 	e.all = append(e.all, n)
 	if e.byID != nil {
@@ -359,7 +370,7 @@ func (e *Engine) Add(m *Message) (dirtyFrom uint64, err error) {
 
 	dirtyFrom = NoChange
 	if m.Checkpoint != nil {
-		if e.checkpoint(n, m.Checkpoint) {
+		if e.checkpoint(n, m.TsMs, m.Checkpoint) {
 			dirtyFrom = m.Checkpoint.Epoch
 		}
 	}
@@ -412,7 +423,7 @@ func (e *Engine) place(n *node) {
 	}
 	n.seg.nodes = append(n.seg.nodes, n)
 	if p != nil {
-		n.lastCp, n.cpMax = p.lastCp, p.cpMax
+		n.lastCp = p.lastCp
 	}
 }
 
@@ -424,12 +435,13 @@ func (e *Engine) newSegment(parent *segment, attach, start uint64) *segment {
 
 // checkpoint applies SPEC §4 "Checkpoint validity" and "Counting" to a new checkpoint and
 // records its listings. It reports whether any support changed.
-func (e *Engine) checkpoint(n *node, c *CheckpointInfo) bool {
+func (e *Engine) checkpoint(n *node, ts uint64, c *CheckpointInfo) bool {
 	k := c.Epoch
-	cs := &cpState{epoch: k, prevCp: n.lastCp}
-	earlier := n.lastCp != nil
-	cs.valid = n.ts >= e.cfg.DutyTime(k) && (!earlier || k > n.cpMax)
-	if earlier && k <= n.cpMax {
+	cs := &cpState{epoch: k, max: k, prevCp: n.lastCp}
+	earlier, below := n.lastCp != nil, n.cpMax()
+	cs.valid = ts >= e.cfg.DutyTime(k) && (!earlier || k > below)
+	if earlier && k <= below {
+		cs.max = below
 		for c := n.lastCp; c != nil; c = c.cp.prevCp {
 			if c.cp.epoch == k {
 				cs.dupOf = c // keep walking: the lowest seq one is the pair's first
@@ -437,9 +449,6 @@ func (e *Engine) checkpoint(n *node, c *CheckpointInfo) bool {
 		}
 	}
 	n.cp = cs
-	if !earlier || k > n.cpMax {
-		n.cpMax = k
-	}
 	n.lastCp = n
 	if !cs.valid {
 		return false
