@@ -41,7 +41,12 @@
 //	settled[k] = e.Settled(k, ws, cuts[k], settled[k-1])
 //
 // Everything the engine returns depends only on the set of messages added (P1): the order,
-// duplicates and batching of Add calls do not matter. Cuts are snapshots that stay valid as
+// duplicates and batching of Add calls do not matter. The one exception is a handle:
+// messages are numbered in the order they are added (Len before an Add), and Batch.Refs
+// gives those numbers, so that a caller keeping its messages by the same numbers finds a
+// batch's without an id lookup. A caller that numbers them can also name a message's
+// parents by number (Message.ParentNums); the engine then keeps no id index until
+// something asks by id. Cuts are snapshots that stay valid as
 // the engine grows: one prefix length per author branch, so keeping one per epoch costs a
 // few bytes per author, never a set of ids.
 //
