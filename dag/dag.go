@@ -82,7 +82,8 @@ const (
 )
 
 // Node is a message that entered the dag: all its ancestors are in the dag too.
-// Its fields never change once it is returned; callers must not modify them.
+// Its fields never change once it is returned; callers must not modify them (the owner's
+// tag, SetTag, is the one thing a caller may write).
 type Node struct {
 	Env *msg.Envelope
 	// Invalid is the *StructuralError that makes the message structurally invalid,
