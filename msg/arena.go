@@ -69,6 +69,36 @@ type arena struct {
 	text   strings.Builder
 }
 
+// slabFor gives a's slab of envelopes with payload type T.
+func slabFor[T any](a *arena) *slab[withEnvelope[T]] {
+	var s any
+	switch any((*T)(nil)).(type) {
+	case *postBuf:
+		s = &a.posts
+	case *PoolOpen:
+		s = &a.poolOpens
+	case *Vote:
+		s = &a.votes
+	case *Availability:
+		s = &a.availabilities
+	case *Unstake:
+		s = &a.unstakes
+	case *requestBuf:
+		s = &a.requests
+	case *Commit:
+		s = &a.commits
+	case *Reveal:
+		s = &a.reveals
+	case *Deposit:
+		s = &a.deposits
+	case *Withdraw:
+		s = &a.withdrawals
+	case *checkpointBuf:
+		s = &a.checkpoints
+	}
+	return s.(*slab[withEnvelope[T]])
+}
+
 // slab hands out zeroed Ts carved from shared arrays.
 type slab[T any] struct {
 	free []T

@@ -279,11 +279,11 @@ type withEnvelope[T any] struct {
 	p T
 }
 
-// alloc allocates a T, with an envelope around it when env is set, from s when
-// there is one.
-func alloc[T any](env bool, s *slab[withEnvelope[T]]) (*Envelope, *T) {
-	if s != nil {
-		x := s.next()
+// alloc allocates a T, with an envelope around it when env is set, from a's slab for
+// T when there is an arena.
+func alloc[T any](env bool, a *arena) (*Envelope, *T) {
+	if a != nil {
+		x := slabFor[T](a).next()
 		return &x.e, &x.p
 	}
 	if env {
@@ -348,11 +348,7 @@ type postBuf struct {
 }
 
 func decodePost(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[postBuf]]
-	if a != nil {
-		s = &a.posts
-	}
-	e, pb := alloc(env, s)
+	e, pb := alloc[postBuf](env, a)
 	p := &pb.p
 	title, text, ok := fastPost(b, pb)
 	if !ok {
@@ -544,11 +540,7 @@ func readCitations(b []byte) ([]Citation, int, error) {
 }
 
 func decodePoolOpen(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[PoolOpen]]
-	if a != nil {
-		s = &a.poolOpens
-	}
-	e, p := alloc(env, s)
+	e, p := alloc[PoolOpen](env, a)
 	err := decodeFields(b, KindPoolOpen, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
@@ -569,11 +561,7 @@ func decodePoolOpen(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
 }
 
 func decodeVote(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[Vote]]
-	if a != nil {
-		s = &a.votes
-	}
-	e, p := alloc(env, s)
+	e, p := alloc[Vote](env, a)
 	err := decodeFields(b, KindVote, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
@@ -592,11 +580,7 @@ func decodeVote(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
 }
 
 func decodeAvailability(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[Availability]]
-	if a != nil {
-		s = &a.availabilities
-	}
-	e, p := alloc(env, s)
+	e, p := alloc[Availability](env, a)
 	err := decodeFields(b, KindAvailability, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
@@ -621,11 +605,7 @@ func decodeAvailability(b []byte, env bool, a *arena) (*Envelope, Payload, error
 }
 
 func decodeUnstake(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[Unstake]]
-	if a != nil {
-		s = &a.unstakes
-	}
-	e, p := alloc(env, s)
+	e, p := alloc[Unstake](env, a)
 	err := decodeFields(b, KindUnstake, func(_ uint64, v []byte) (int, error) {
 		return readFixed(v, p.Availability[:])
 	})
@@ -641,11 +621,7 @@ type requestBuf struct {
 }
 
 func decodeRequest(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[requestBuf]]
-	if a != nil {
-		s = &a.requests
-	}
-	e, rb := alloc(env, s)
+	e, rb := alloc[requestBuf](env, a)
 	p := &rb.r
 	var dflt bool
 	err := decodeFields(b, KindRequest, func(k uint64, v []byte) (n int, err error) {
@@ -694,11 +670,7 @@ func decodeRequest(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
 }
 
 func decodeCommit(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[Commit]]
-	if a != nil {
-		s = &a.commits
-	}
-	e, p := alloc(env, s)
+	e, p := alloc[Commit](env, a)
 	err := decodeFields(b, KindCommit, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
@@ -719,11 +691,7 @@ func decodeCommit(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
 }
 
 func decodeReveal(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[Reveal]]
-	if a != nil {
-		s = &a.reveals
-	}
-	e, p := alloc(env, s)
+	e, p := alloc[Reveal](env, a)
 	err := decodeFields(b, KindReveal, func(k uint64, v []byte) (n int, err error) {
 		switch k {
 		case 1:
@@ -754,11 +722,7 @@ func decodeReveal(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
 }
 
 func decodeDeposit(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[Deposit]]
-	if a != nil {
-		s = &a.deposits
-	}
-	e, p := alloc(env, s)
+	e, p := alloc[Deposit](env, a)
 	var dflt bool
 	err := decodeFields(b, KindDeposit, func(k uint64, v []byte) (n int, err error) {
 		switch k {
@@ -781,11 +745,7 @@ func decodeDeposit(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
 }
 
 func decodeWithdraw(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[Withdraw]]
-	if a != nil {
-		s = &a.withdrawals
-	}
-	e, p := alloc(env, s)
+	e, p := alloc[Withdraw](env, a)
 	var dflt bool
 	err := decodeFields(b, KindWithdraw, func(k uint64, v []byte) (n int, err error) {
 		switch k {
@@ -846,11 +806,7 @@ type checkpointBuf struct {
 }
 
 func decodeCheckpoint(b []byte, env bool, a *arena) (*Envelope, Payload, error) {
-	var s *slab[withEnvelope[checkpointBuf]]
-	if a != nil {
-		s = &a.checkpoints
-	}
-	e, cb := alloc(env, s)
+	e, cb := alloc[checkpointBuf](env, a)
 	p := &cb.c
 	var dflt bool
 	err := decodeFields(b, KindCheckpoint, func(k uint64, v []byte) (n int, err error) {
