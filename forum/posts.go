@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/guild-net/guild/internal/bucket"
 	"github.com/guild-net/guild/internal/pmap"
 	"github.com/guild-net/guild/msg"
 )
@@ -260,77 +261,15 @@ func (s *postSet) seal() {
 }
 
 // sortFresh gives the posts by ascending id with their keys, in new slices. Ids are
-// hashes, so their leading bits spread evenly: the posts are dealt into about one bucket
-// per post by those bits, and only the few buckets holding several need sorting, which
-// costs a fraction of a comparison sort of all. Skewed ids only make buckets larger,
-// which are then sorted as a whole: never a wrong order, at worst the comparison sort.
+// hashes, so their leading bits spread evenly: a bucket sort (internal/bucket).
 func sortFresh(fresh []*Post) ([]uint64, []*Post) {
-	n := len(fresh)
-	keys, posts := make([]uint64, n), make([]*Post, n)
-	shift := uint(64 - bits.Len(uint(n)))
-	// start[b+1] counts bucket b, then start[b] is where bucket b begins.
-	start := make([]int32, 1<<(64-shift)+1)
-	for _, p := range fresh {
-		start[keyOf(p.ID)>>shift+1]++
-	}
-	for b := 1; b < len(start); b++ {
-		start[b] += start[b-1]
-	}
-	next := slices.Clone(start[:len(start)-1])
-	for _, p := range fresh {
-		k := keyOf(p.ID)
-		i := next[k>>shift]
-		keys[i], posts[i] = k, p
-		next[k>>shift]++
-	}
-	for b := 0; b+1 < len(start); b++ {
-		if lo, hi := int(start[b]), int(start[b+1]); hi-lo > 1 {
-			sortBucket(keys[lo:hi], posts[lo:hi])
-		}
+	posts := bucket.Sort(fresh, func(p *Post) uint64 { return keyOf(p.ID) },
+		func(x, y *Post) int { return pmap.Compare32(x.ID, y.ID) })
+	keys := make([]uint64, len(posts))
+	for i, p := range posts {
+		keys[i] = keyOf(p.ID)
 	}
 	return keys, posts
-}
-
-// sortBucket sorts posts by id, keys alongside: by insertion when short (buckets
-// nearly always are), else as (key, post) pairs.
-func sortBucket(keys []uint64, posts []*Post) {
-	less := func(ki uint64, pi *Post, kj uint64, pj *Post) bool {
-		if ki != kj {
-			return ki < kj
-		}
-		return pmap.Compare32(pi.ID, pj.ID) < 0
-	}
-	if len(keys) <= 12 {
-		for i := 1; i < len(keys); i++ {
-			k, p := keys[i], posts[i]
-			j := i
-			for ; j > 0 && less(k, p, keys[j-1], posts[j-1]); j-- {
-				keys[j], posts[j] = keys[j-1], posts[j-1]
-			}
-			keys[j], posts[j] = k, p
-		}
-		return
-	}
-	type keyed struct {
-		k uint64
-		p *Post
-	}
-	pairs := make([]keyed, len(keys))
-	for i := range pairs {
-		pairs[i] = keyed{keys[i], posts[i]}
-	}
-	slices.SortFunc(pairs, func(x, y keyed) int {
-		switch {
-		case less(x.k, x.p, y.k, y.p):
-			return -1
-		case less(y.k, y.p, x.k, x.p):
-			return 1
-		}
-		return 0
-	})
-	for i, pr := range pairs {
-		keys[i], posts[i] = pr.k, pr.p
-	}
 }
 
 // merge gives the ascending union of the disjoint runs a and b in new slices.

@@ -4,9 +4,9 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"slices"
 
+	"github.com/guild-net/guild/internal/bucket"
 	"github.com/guild-net/guild/internal/pmap"
 	"github.com/guild-net/guild/msg"
 	"github.com/guild-net/guild/params"
@@ -233,56 +233,15 @@ func (s *State) effective(batch []*msg.Envelope, rep *Report) []int32 {
 const maxPhase = 8
 
 // sortByAuthor gives the positions of the batch's messages sorted by (author, seq,
-// id). Accounts are public keys, so their leading bits spread evenly: the messages are
-// dealt into about one bucket per message by those bits, and only buckets holding
-// several (an author with several messages, mostly) need sorting, which costs a
-// fraction of a comparison sort of all. Skewed accounts only make buckets larger, which
-// are then sorted as a whole: never a wrong order, at worst the comparison sort.
+// id). Accounts are public keys, so their leading bits spread evenly: a bucket sort
+// (internal/bucket), which mostly leaves only an author's own messages to compare.
 func sortByAuthor(batch []*msg.Envelope) []int32 {
-	n := len(batch)
-	out := make([]int32, n)
-	if n == 0 {
-		return out
+	pos := make([]int32, len(batch))
+	for i := range pos {
+		pos[i] = int32(i)
 	}
-	shift := uint(64 - bits.Len(uint(n)))
-	bucket := func(e *msg.Envelope) uint64 { return binary.BigEndian.Uint64(e.Body.Author[:8]) >> shift }
-	// start[b+1] counts bucket b, then start[b] is where bucket b begins.
-	start := make([]int32, 1<<(64-shift)+1)
-	for _, e := range batch {
-		start[bucket(e)+1]++
-	}
-	for b := 1; b < len(start); b++ {
-		start[b] += start[b-1]
-	}
-	next := slices.Clone(start[:len(start)-1])
-	for i, e := range batch {
-		b := bucket(e)
-		out[next[b]] = int32(i)
-		next[b]++
-	}
-	for b := 0; b+1 < len(start); b++ {
-		if lo, hi := int(start[b]), int(start[b+1]); hi-lo > 1 {
-			sortBucket(batch, out[lo:hi])
-		}
-	}
-	return out
-}
-
-// sortBucket sorts positions in the batch by (author, seq, id) of their messages: by
-// insertion when short (buckets nearly always are), else by a comparison sort.
-func sortBucket(batch []*msg.Envelope, ms []int32) {
-	if len(ms) <= 12 {
-		for i := 1; i < len(ms); i++ {
-			m := ms[i]
-			j := i
-			for ; j > 0 && compareAuthorSeqID(batch[m], batch[ms[j-1]]) < 0; j-- {
-				ms[j] = ms[j-1]
-			}
-			ms[j] = m
-		}
-		return
-	}
-	slices.SortFunc(ms, func(a, b int32) int { return compareAuthorSeqID(batch[a], batch[b]) })
+	return bucket.Sort(pos, func(i int32) uint64 { return binary.BigEndian.Uint64(batch[i].Body.Author[:8]) },
+		func(i, j int32) int { return compareAuthorSeqID(batch[i], batch[j]) })
 }
 
 func compareAuthorSeqID(a, b *msg.Envelope) int {
