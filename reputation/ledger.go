@@ -486,13 +486,3 @@ func (s Snapshot) Get(a msg.Account) uint64 {
 func (s Snapshot) Len() int { return len(s.accts) }
 
 func (s Snapshot) At(i int) SnapEntry { return SnapEntry{Account: s.accts[i], S: s.s[i]} }
-
-// Entries gives the non-zero entries by ascending account, in a new slice (Len and At
-// read them without one).
-func (s Snapshot) Entries() []SnapEntry {
-	out := make([]SnapEntry, len(s.accts))
-	for i := range out {
-		out[i] = s.At(i)
-	}
-	return out
-}

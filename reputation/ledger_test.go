@@ -112,7 +112,7 @@ func TestSnapshotAndClone(t *testing.T) {
 	c := l.Clone()
 	_ = l.Unlock(acct(1), 7)
 	l.BurnFree(acct(1), 7)
-	if s.Total() != 12 || s.Get(acct(1)) != 7 || s.Get(acct(3)) != 0 || len(s.Entries()) != 2 {
+	if s.Total() != 12 || s.Get(acct(1)) != 7 || s.Get(acct(3)) != 0 || s.Len() != 2 {
 		t.Fatalf("snapshot %+v", s)
 	}
 	if c.Get(acct(1)) != (Balance{7, 7}) || l.Get(acct(1)) != (Balance{}) {
