@@ -98,6 +98,7 @@ type account struct {
 	id       msg.Account
 	idx      int
 	roots    []*node             // seq-1 messages; two or more is a fork
+	chain    *segment            // the first root's segment: while not forked, every message
 	forked   bool                // holds fork evidence (two messages at one seq)
 	cpEpochs map[uint64]struct{} // epochs with a valid checkpoint of this account
 }
@@ -406,6 +407,9 @@ func (e *Engine) place(n *node) {
 	case p == nil:
 		n.seg = e.newSegment(nil, 0, 1)
 		n.a.roots = append(n.a.roots, n)
+		if n.a.chain == nil {
+			n.a.chain = n.seg
+		}
 		if len(n.a.roots) > 1 {
 			e.markForked(n.a)
 		}
@@ -475,10 +479,10 @@ func (e *Engine) checkpoint(n *node, ts uint64, c *CheckpointInfo) bool {
 // seq−1 of its one segment, in the small account table rather than the large id map.
 func (e *Engine) find(a *account, seq uint64, id msg.ID) *node {
 	if !a.forked {
-		if len(a.roots) == 0 {
+		if a.chain == nil {
 			return nil
 		}
-		if nodes := a.roots[0].seg.nodes; seq-1 < uint64(len(nodes)) && nodes[seq-1].id == id {
+		if nodes := a.chain.nodes; seq-1 < uint64(len(nodes)) && nodes[seq-1].id == id {
 			return nodes[seq-1]
 		}
 		return nil
@@ -493,8 +497,8 @@ func (e *Engine) find(a *account, seq uint64, id msg.ID) *node {
 // seq−1 of its only segment, found through the small, cache-resident account table instead of
 // the large id map.
 func (e *Engine) lookupHead(h *msg.Head) *node {
-	if a := e.accts[h.Author]; a != nil && !a.forked && len(a.roots) == 1 {
-		nodes := a.roots[0].seg.nodes
+	if a := e.accts[h.Author]; a != nil && !a.forked && a.chain != nil {
+		nodes := a.chain.nodes
 		if h.Seq-1 < uint64(len(nodes)) && nodes[h.Seq-1].id == h.ID {
 			return nodes[h.Seq-1]
 		}
