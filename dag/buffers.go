@@ -58,15 +58,38 @@ func (d *DAG) orphanAdd(n *Node, r *Result) {
 	d.orphanQ.push(n)
 	d.orphanN++
 	d.orphanBytes += len(n.Env.Raw)
+	if !d.restoring {
+		r.Evicted = d.orphanBound(r.Evicted)
+	}
+}
+
+// orphanBound evicts the oldest orphans while the buffer is over its bounds,
+// appending their ids to evicted.
+func (d *DAG) orphanBound(evicted []msg.ID) []msg.ID {
 	for d.orphanN > d.cfg.MaxOrphans || d.orphanBytes > d.cfg.MaxOrphanBytes {
 		o := d.orphanQ.pop(stOrphan)
 		if o == nil {
 			panic("dag: orphan count out of step with the queue")
 		}
 		d.orphanDrop(o)
-		r.Evicted = append(r.Evicted, o.Env.ID)
+		evicted = append(evicted, o.Env.ID)
 	}
 	d.orphanQ.tidy(d.orphanN, stOrphan)
+	return evicted
+}
+
+// Restoring lifts the orphan buffer's bounds while on, for a node rebuilding from
+// its own store. The store keeps messages in the order they arrived, which can put
+// many far ahead of their ancestors, and a rebuild holds every stored message in
+// memory anyway: with the bounds in force it would drop messages the node holds.
+// Turning it off applies the bounds again and gives the ids of the orphans that
+// evicts, oldest first.
+func (d *DAG) Restoring(on bool) []msg.ID {
+	d.restoring = on
+	if on {
+		return nil
+	}
+	return d.orphanBound(nil)
 }
 
 // orphanDrop forgets an orphan, including its places in the waiting lists.

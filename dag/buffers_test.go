@@ -347,3 +347,30 @@ func TestTickDeferred(t *testing.T) {
 		}
 	})
 }
+
+// While restoring, orphans past the bound wait; turning it off evicts the oldest down
+// to the bound, and what stays is released as usual.
+func TestRestoringLiftsOrphanBound(t *testing.T) {
+	w := newWorld(t, 1)
+	chain := w.chain(0, 10, nil)
+	d := New(Config{MaxOrphans: 3})
+	d.Restoring(true)
+	for i := len(chain) - 1; i >= 1; i-- {
+		if r := d.Ingest(chain[i], now, nil); r.Status != Orphan || len(r.Evicted) != 0 {
+			t.Fatalf("seq %d: %v, evicted %d", i+1, r.Status, len(r.Evicted))
+		}
+	}
+	if s := d.Stats(); s.Orphans != 9 {
+		t.Fatalf("%d orphans while restoring, want 9", s.Orphans)
+	}
+	// The oldest orphans are the highest seqs, ingested first.
+	if got, want := d.Restoring(false), envIDs([]*msg.Envelope{chain[9], chain[8], chain[7], chain[6], chain[5], chain[4]}); !slices.Equal(got, want) {
+		t.Fatalf("evicted %v, want %v", got, want)
+	}
+	if s := d.Stats(); s.Orphans != 3 {
+		t.Fatalf("%d orphans after restoring, want 3", s.Orphans)
+	}
+	if r := d.Ingest(chain[0], now, nil); len(r.Added) != 4 {
+		t.Fatalf("root released %d messages, want 4", len(r.Added))
+	}
+}

@@ -169,6 +169,7 @@ type DAG struct {
 	deferredBytes int
 
 	inDag, held, invalid int
+	restoring            bool // see Restoring
 }
 
 // New makes an empty dag.

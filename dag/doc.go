@@ -25,6 +25,10 @@
 //	for _, r := range d.Tick(clock.NowMs(), admitter) { ... }
 //	// when a counted checkpoint lists a message of an unadmitted author:
 //	for _, r := range d.Promote(author) { ... }
+//	// rebuilding from the node's own store, in the order it stored (arrival):
+//	d.Restoring(true)  // no orphan bound: stored children may come first
+//	...
+//	d.Restoring(false) // the bound again
 //
 // Order of checks in Ingest: duplicate (the id is stored in any form), future
 // (ts_ms > now + FutureSkewMs → Deferred), admission (→ Ignored), ancestors in the

@@ -128,6 +128,12 @@ func (l *Ledger) IngestAdmitted(e *msg.Envelope, nowMs int64) (dag.Result, error
 	return r, err
 }
 
+// Restoring brackets a rebuild from the node's store (see dag.DAG.Restoring): while
+// on, a stored message that comes before its ancestors waits for them however many
+// wait. Turning it off applies the orphan bounds again; the orphans that evicts stay
+// in the store, for sync to serve and a later rebuild to try again.
+func (l *Ledger) Restoring(on bool) { l.dag.Restoring(on) }
+
 // Reserve makes room for n more messages, for a caller about to load n stored ones.
 func (l *Ledger) Reserve(n int) {
 	l.dag.Reserve(n)
