@@ -3,8 +3,10 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/guild-net/guild/dag"
+	"github.com/guild-net/guild/epoch"
 	"github.com/guild-net/guild/genesis"
 	"github.com/guild-net/guild/ledger"
 	"github.com/guild-net/guild/msg"
@@ -115,10 +117,17 @@ func (p *Pipeline) SubmitOwn(ctx context.Context, e *msg.Envelope, nowMs int64) 
 	return p.led.Ingest(e, nowMs)
 }
 
-// Load rebuilds the ledger from every stored message. Messages are replayed
-// ancestors first (see replayOrder), so nothing waits as an orphan; signatures were
-// checked when the messages were stored, and their ids are the store's (see
-// msg.StoredDecoder). progress, if set, is called every 10,000 messages.
+// Load rebuilds the ledger from every stored message, replaying them in the order
+// they were stored (see replayOrder) with the epochs computed as the replay passes
+// them (see advancer). Signatures were checked when the messages were stored, and
+// their ids are the store's (see msg.StoredDecoder). progress, if set, is called
+// every 10,000 messages.
+//
+// The store's order is the order of arrival, parents before children nearly always,
+// and the dag lets a message that comes first wait for its ancestors (Restoring), so
+// the result is the same in any order (SPEC §4, P1). Replaying in that order rather
+// than sorted by lamport clock reads the envelopes in the order they were decoded
+// into memory, and a child's ancestors a moment after them.
 func (p *Pipeline) Load(nowMs int64, progress func(done, total int)) (int, error) {
 	envs := make([]*msg.Envelope, 0, p.st.Len())
 	var ferr error
@@ -140,11 +149,16 @@ func (p *Pipeline) Load(nowMs int64, progress func(done, total int)) (int, error
 	if err != nil {
 		return 0, fmt.Errorf("load store: %w", err)
 	}
-	envs = sortByLamport(envs)
 	p.led.Reserve(len(envs))
+	p.led.Restoring(true)
+	defer p.led.Restoring(false)
 	done := 0
+	adv := newAdvancer(p.led, nowMs)
 	err = replayOrder(envs, func(e *msg.Envelope) error {
 		if _, err := p.led.IngestAdmitted(e, nowMs); err != nil {
+			return err
+		}
+		if err := adv.passed(e.Body.TsMs); err != nil {
 			return err
 		}
 		done++
@@ -157,4 +171,69 @@ func (p *Pipeline) Load(nowMs int64, progress func(done, total int)) (int, error
 		return done, err
 	}
 	return len(envs), nil
+}
+
+// advancer computes epochs while a rebuild is still loading, once the replay has
+// moved well past them: an epoch's cut and Apply then read messages that were
+// ingested moments ago and are still in cache, instead of every epoch reading a
+// cold heap at the end. The result does not depend on when Advance runs (SPEC §4,
+// P1): a message that arrives after its epoch was computed makes the ledger
+// recompute from there, as it does on a live node.
+type advancer struct {
+	led   *ledger.Ledger
+	cfg   epoch.Config
+	nowMs uint64
+	next  uint64 // the first epoch not yet computed
+	maxTs uint64
+	limit uint64 // maxTs from which next may be computed
+}
+
+func newAdvancer(led *ledger.Ledger, nowMs int64) *advancer {
+	a := &advancer{led: led, cfg: led.Config(), nowMs: uint64(max(nowMs, 0))}
+	a.limit = a.after(0)
+	return a
+}
+
+// after gives the timestamp a replayed message must pass before epoch k is
+// computed: k's checkpoints are signed at its duty time, held back by replayOrder
+// for listLagMs, and one more epoch covers checkpoints signed late.
+func (a *advancer) after(k uint64) uint64 {
+	t := a.cfg.DutyTime(k)
+	for _, d := range []uint64{a.cfg.EpochMs, listLagMs} {
+		if t > math.MaxUint64-d {
+			return math.MaxUint64
+		}
+		t += d
+	}
+	return t
+}
+
+// passed notes a replayed message's timestamp and computes the epochs it leaves
+// behind. It never computes an epoch the caller's clock has not reached, nor one
+// past the last checkpointed epoch, so that Load computes nothing the caller's own
+// Advance would not.
+func (a *advancer) passed(tsMs uint64) error {
+	if tsMs <= a.maxTs {
+		return nil
+	}
+	a.maxTs = tsMs
+	if tsMs <= a.limit {
+		return nil
+	}
+	last, ok := a.led.LastCheckpointEpoch()
+	if !ok {
+		return nil
+	}
+	k := a.next
+	for k <= last && a.cfg.DutyTime(k) <= a.nowMs && a.after(k) < tsMs {
+		k++
+	}
+	if k == a.next {
+		return nil
+	}
+	if err := a.led.Advance(k - 1); err != nil {
+		return err
+	}
+	a.next, a.limit = k, a.after(k)
+	return nil
 }

@@ -1,55 +1,21 @@
 package ingest
 
-import (
-	"cmp"
-	"encoding/binary"
-	"slices"
+import "github.com/guild-net/guild/msg"
 
-	"github.com/guild-net/guild/msg"
-)
-
-// sortByLamport sorts envs by (lamport, id) and returns them. It sorts small keys
-// rather than the envelopes, so that a comparison does not chase two pointers into a
-// heap of 100,000 envelopes.
-func sortByLamport(envs []*msg.Envelope) []*msg.Envelope {
-	type key struct {
-		lamport, id uint64 // id: its first 8 bytes, big-endian, so the order is the bytes'
-		i           int
-	}
-	keys := make([]key, len(envs))
-	for i, e := range envs {
-		keys[i] = key{e.Body.Lamport, binary.BigEndian.Uint64(e.ID[:8]), i}
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if c := cmp.Compare(a.lamport, b.lamport); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.id, b.id); c != 0 {
-			return c
-		}
-		return slices.Compare(envs[a.i].ID[8:], envs[b.i].ID[8:])
-	})
-	out := make([]*msg.Envelope, len(envs))
-	for j, k := range keys {
-		out[j] = envs[k.i]
-	}
-	return out
-}
-
-// replayOrder hands emit the envelopes sorted by (lamport, id), holding each checkpoint back
-// while the messages it lists may still be ahead, ancestors still first. The ledger's
-// result does not depend on the order (SPEC §4, P1), but its cost does. A checkpoint
-// lists heads that mostly come later in lamport order than the checkpoint itself, and
-// the epoch engine parks every listed head it does not hold yet and looks it up again
-// when it arrives; a checkpoint held back to the very end finds every head there, but
+// replayOrder hands emit the stored envelopes in their order, holding each
+// checkpoint back while the messages it lists may still be ahead. The ledger's
+// result does not depend on the order (SPEC §4, P1), but its cost does: the epoch
+// engine parks every listed head it does not hold yet and looks it up again when it
+// arrives. A checkpoint held back to the very end would find every head there, but
 // long evicted from the cache. So a checkpoint comes out once a message timestamped
 // more than listLagMs after it comes up (a witness lists only what it received, and
 // nothing it received can be timestamped further ahead of its clock than the future
-// bound of SPEC §3), or earlier when a message descends from it. Envelopes go to emit
-// as they are ordered, while this pass has them in cache; emit's error stops it.
-func replayOrder(sorted []*msg.Envelope, emit func(*msg.Envelope) error) error {
+// bound of SPEC §3), or earlier when a message descends from it, which keeps a
+// checkpoint before its descendants. Envelopes go to emit as they are ordered, while
+// this pass has them in cache; emit's error stops it.
+func replayOrder(envs []*msg.Envelope, emit func(*msg.Envelope) error) error {
 	held := make(map[msg.ID]*msg.Envelope)
-	var queue []*msg.Envelope // held-back checkpoints in lamport order
+	var queue []*msg.Envelope // held-back checkpoints in store order
 	var stack []*msg.Envelope
 	// release emits a held-back checkpoint after the held-back checkpoints it
 	// descends from (its own chain's earlier checkpoints, typically).
@@ -74,7 +40,7 @@ func replayOrder(sorted []*msg.Envelope, emit func(*msg.Envelope) error) error {
 		}
 		return nil
 	}
-	for _, e := range sorted {
+	for _, e := range envs {
 		for len(queue) > 0 && queue[0].Body.TsMs+listLagMs < e.Body.TsMs {
 			if err := release(queue[0].ID); err != nil {
 				return err
