@@ -13,17 +13,30 @@ import (
 	"github.com/guild-net/guild/store"
 )
 
-// TestLoadAnyOrder rebuilds from stores that hold one adversarial log (forks, late
-// and withheld checkpoints, backdating) in different orders: as released, children
-// before parents throughout, and shuffled. Each must rebuild every epoch exactly as a
-// ledger fed the log ancestors first. The reversed store puts more messages ahead of
-// their ancestors than the dag's orphan bound, which a rebuild must not apply.
+// TestLoadAnyOrder rebuilds from stores that hold one log in different orders: as
+// released, children before parents throughout, and shuffled. Each must rebuild
+// every epoch exactly as a ledger fed the log ancestors first. The default log is
+// adversarial (forks, late and withheld checkpoints, backdating), and its reversed
+// store puts more messages ahead of their ancestors than the dag's orphan bound, which
+// a rebuild must not apply; the wide one has checkpoints whose heads travel as blobs,
+// which the ledger reads from the store into reused buffers.
 func TestLoadAnyOrder(t *testing.T) {
-	lg, err := simlog.Generate(simlog.Default())
+	wide := simlog.Replay()
+	wide.Authors, wide.Epochs, wide.EpochMs = 700, 3, 4000
+	for name, c := range map[string]simlog.Config{"default": simlog.Default(), "wide": wide} {
+		t.Run(name, func(t *testing.T) { testLoadAnyOrder(t, c) })
+	}
+}
+
+func testLoadAnyOrder(t *testing.T, c simlog.Config) {
+	lg, err := simlog.Generate(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(lg.Envelopes); n <= dag.DefaultConfig().MaxOrphans {
+	if c.Authors > 600 && len(lg.Blobs) == 0 {
+		t.Fatal("the wide log has no heads blob")
+	}
+	if n := len(lg.Envelopes); c.Authors < 600 && n <= dag.DefaultConfig().MaxOrphans {
 		t.Fatalf("%d messages: too few to overflow the orphan bound", n)
 	}
 	now := receivedAt(lg)
