@@ -116,7 +116,7 @@ func (d *DAG) orphanDrop(o *Node) {
 	d.orphanN--
 	d.orphanBytes -= len(o.Env.Raw)
 	o.state = stEvicted
-	delete(d.nodes, o.Env.ID)
+	d.idx.remove(&o.Env.ID)
 }
 
 func (d *DAG) unadmAdd(n *Node, r *Result) {
@@ -142,7 +142,7 @@ func (d *DAG) unadmAdd(n *Node, r *Result) {
 func (d *DAG) unadmEvict(n *Node) msg.ID {
 	d.unadmRemove(n)
 	n.state = stEvicted
-	delete(d.nodes, n.Env.ID)
+	d.idx.remove(&n.Env.ID)
 	return n.Env.ID
 }
 
@@ -186,7 +186,7 @@ func (d *DAG) deferAdd(n *Node) Result {
 		d.deferred = d.deferred[:len(d.deferred)-1]
 		d.deferredBytes -= len(o.Env.Raw)
 		o.state = stEvicted
-		delete(d.nodes, o.Env.ID)
+		d.idx.remove(&o.Env.ID)
 		r.Evicted = append(r.Evicted, o.Env.ID)
 	}
 	return r
@@ -208,7 +208,7 @@ func (d *DAG) Orphans() []*msg.Envelope { return envs(d.orphanQ.live(stOrphan)) 
 func (d *DAG) MissingIDs() []msg.ID {
 	var out []msg.ID
 	for id := range d.waiting {
-		if _, ok := d.nodes[id]; !ok {
+		if d.idx.get(&id) == nil {
 			out = append(out, id)
 		}
 	}

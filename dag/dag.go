@@ -3,7 +3,6 @@ package dag
 import (
 	"bytes"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/guild-net/guild/msg"
@@ -152,7 +151,7 @@ type Result struct {
 // It is not safe for concurrent use.
 type DAG struct {
 	cfg     Config
-	nodes   map[msg.ID]*Node // every stored message: dag and buffers
+	idx     index // every stored message: dag and buffers
 	authors map[msg.Account]*author
 	waiting map[msg.ID][]*Node // missing id → orphans waiting for it
 
@@ -176,7 +175,6 @@ type DAG struct {
 func New(cfg Config) *DAG {
 	return &DAG{
 		cfg:     cfg.withDefaults(),
-		nodes:   make(map[msg.ID]*Node),
 		authors: make(map[msg.Account]*author),
 		waiting: make(map[msg.ID][]*Node),
 		unadm:   make(map[msg.Account][]*Node),
@@ -186,18 +184,14 @@ func New(cfg Config) *DAG {
 // Reserve makes room for n more messages, so that a caller loading a known number of
 // stored messages does not pay for the id index growing step by step.
 func (d *DAG) Reserve(n int) {
-	if n > 0 {
-		m := make(map[msg.ID]*Node, len(d.nodes)+n)
-		maps.Copy(m, d.nodes)
-		d.nodes = m
-	}
+	d.idx.reserve(n)
 }
 
 // Ingest takes one envelope that passed msg.Decode. The checks run in this order:
 // duplicate, future (deferred), admission (ignored), ancestors present (orphan),
 // structure (accepted or rejected). nowMs is the caller's clock.
 func (d *DAG) Ingest(e *msg.Envelope, nowMs int64, adm Admitter) Result {
-	if n, ok := d.nodes[e.ID]; ok {
+	if n := d.idx.get(&e.ID); n != nil {
 		if n.state == stUnadmitted && admitted(adm, e) {
 			// The author has been admitted since: this is a promotion of one message.
 			d.unadmRemove(n)
@@ -210,7 +204,7 @@ func (d *DAG) Ingest(e *msg.Envelope, nowMs int64, adm Admitter) Result {
 		return r
 	}
 	n := &Node{Env: e, headIdx: -1}
-	d.nodes[e.ID] = n
+	d.idx.put(n)
 	if d.future(e, nowMs) {
 		return d.deferAdd(n)
 	}
@@ -310,14 +304,14 @@ func (d *DAG) attach(n *Node) Result {
 	anc := buf[:0] // prev, then parents: handed to place to save a second lookup
 	var miss int
 	note := func(id msg.ID) {
-		a, ok := d.nodes[id]
-		if ok && a.state == stInDag {
+		a := d.idx.get(&id)
+		if a != nil && a.state == stInDag {
 			anc = append(anc, a)
 			return
 		}
 		miss++
 		d.waiting[id] = append(d.waiting[id], n)
-		if !ok && !slices.Contains(r.Missing, id) {
+		if a == nil && !slices.Contains(r.Missing, id) {
 			r.Missing = append(r.Missing, id)
 		}
 	}
@@ -386,10 +380,10 @@ func (d *DAG) place(n *Node, anc []*Node) {
 		var buf [1 + msg.MaxParents]*Node
 		anc = buf[:0]
 		if b.Prev != nil {
-			anc = append(anc, d.nodes[*b.Prev])
+			anc = append(anc, d.idx.get(b.Prev))
 		}
-		for _, id := range b.Parents {
-			anc = append(anc, d.nodes[id])
+		for i := range b.Parents {
+			anc = append(anc, d.idx.get(&b.Parents[i]))
 		}
 	}
 	held := true
@@ -446,8 +440,8 @@ func (d *DAG) place(n *Node, anc []*Node) {
 
 // Get gives the node of a message in the dag.
 func (d *DAG) Get(id msg.ID) (*Node, bool) {
-	n, ok := d.nodes[id]
-	if !ok || n.state != stInDag {
+	n := d.idx.get(&id)
+	if n == nil || n.state != stInDag {
 		return nil, false
 	}
 	return n, true
@@ -462,14 +456,13 @@ func (d *DAG) Held(id msg.ID) bool {
 // Has reports whether the message is stored in any form: in the dag, or waiting as
 // an orphan, a deferred or an unadmitted message.
 func (d *DAG) Has(id msg.ID) bool {
-	_, ok := d.nodes[id]
-	return ok
+	return d.idx.get(&id) != nil
 }
 
 // Envelope gives a stored message in any form, for sync to serve.
 func (d *DAG) Envelope(id msg.ID) (*msg.Envelope, bool) {
-	n, ok := d.nodes[id]
-	if !ok {
+	n := d.idx.get(&id)
+	if n == nil {
 		return nil, false
 	}
 	return n.Env, true
