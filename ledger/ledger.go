@@ -116,7 +116,7 @@ func (l *Ledger) Ingest(e *msg.Envelope, nowMs int64) (dag.Result, error) {
 // IngestAdmitted ingests without asking for admission: for rebuilding from the store,
 // whose messages were judged when they arrived. Admission decides only which buffer an
 // unadmitted author's message waits in, never what enters a cut, so the rebuilt state
-// is the same.
+// is the same. A rebuild in the store's order brackets its calls with Restoring.
 func (l *Ledger) IngestAdmitted(e *msg.Envelope, nowMs int64) (dag.Result, error) {
 	l.nowMs = max(l.nowMs, nowMs)
 	r := l.dag.Ingest(e, nowMs, dag.AdmitAll{})
