@@ -11,15 +11,15 @@ import (
 // index finds a stored message's node by id. It is built for the access pattern
 // of a dag: every new message is looked up once to rule out a duplicate, and then
 // its prev and parents, which are nearly always recent. A Go map of 100,000 ids
-// made each of those lookups a cache and TLB miss into megabytes of table (a fifth
-// of a rebuild's time), and a single open-addressing table did no better.
+// made each of those lookups a cache and TLB miss into megabytes of table (about a
+// tenth of a rebuild's time), and a single open-addressing table did no better.
 //
 // So the index is two tables. New ids go into a small one that stays in cache,
 // where the recent ids a child names are found. When it fills, its entries move
 // into the large table in the order of their slots there, which writes the large
 // table front to back instead of at random. An id that is in neither (every new
-// message) is told apart by a Bloom filter over the large table, a few lines of a
-// table a twentieth of its size, so the large table is only read for old ids.
+// message) is told apart by a Bloom filter over the large table, one word of a
+// filter an eighth of the table's size, so the large table is only read for old ids.
 //
 // Both tables are open addressing with linear probing, at most half full, and
 // delete by shifting the rest of the probe run back, so they never hold
