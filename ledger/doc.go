@@ -11,6 +11,9 @@
 //	whenever the clock moves:      l.Tick(nowMs)
 //	to bring epochs up to date:    l.Advance(target)   // recomputes from the earliest changed epoch
 //	to read:                       l.Epoch(k), l.Latest(), l.Settled(k)
+//	to rebuild from the store:     l.Reserve(n); l.Restoring(true)
+//	                               l.IngestAdmitted(e, nowMs) for each stored envelope, in store order
+//	                               l.Restoring(false)
 //
 // Advance recomputes from the earliest epoch a new message or checkpoint may have
 // changed, and stops early by SPEC §4's rule: two consecutive epochs whose cut and
