@@ -162,8 +162,8 @@ func (d *DAG) unadmRemove(n *Node) {
 }
 
 func deferLess(x, y *Node) int {
-	if x.Env.Body.TsMs != y.Env.Body.TsMs {
-		if x.Env.Body.TsMs < y.Env.Body.TsMs {
+	if x.ts != y.ts {
+		if x.ts < y.ts {
 			return -1
 		}
 		return 1

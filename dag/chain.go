@@ -18,12 +18,15 @@ type author struct {
 }
 
 func (d *DAG) hold(n *Node) {
-	a := d.authors[n.Env.Body.Author]
+	a := n.au
 	if a == nil {
-		a = &author{}
-		d.authors[n.Env.Body.Author] = a
+		if a = d.authors[n.Env.Body.Author]; a == nil {
+			a = &author{}
+			d.authors[n.Env.Body.Author] = a
+		}
+		n.au = a
 	}
-	s := n.Env.Body.Seq
+	s := n.seq
 	switch {
 	case uint64(len(a.slots)) == s-1:
 		a.slots = append(a.slots, n)
@@ -49,8 +52,8 @@ func (d *DAG) hold(n *Node) {
 }
 
 func bySeqID(x, y *Node) int {
-	if x.Env.Body.Seq != y.Env.Body.Seq {
-		if x.Env.Body.Seq < y.Env.Body.Seq {
+	if x.seq != y.seq {
+		if x.seq < y.seq {
 			return -1
 		}
 		return 1
@@ -149,7 +152,7 @@ func (d *DAG) OnChain(head, x msg.ID) bool {
 		return false
 	}
 	n, ok := d.Get(x)
-	if !ok || n.Env.Body.Author != h.Env.Body.Author || n.Env.Body.Seq > h.Env.Body.Seq {
+	if !ok || n.Env.Body.Author != h.Env.Body.Author || n.seq > h.seq {
 		return false
 	}
 	if h.Held {
@@ -158,11 +161,11 @@ func (d *DAG) OnChain(head, x msg.ID) bool {
 		if !n.Held {
 			return false
 		}
-		if au := d.authors[n.Env.Body.Author]; len(au.forks[n.Env.Body.Seq]) == 0 {
+		if len(n.au.forks[n.seq]) == 0 {
 			return true
 		}
 	}
-	return d.ancestor(h, n.Env.Body.Seq) == n
+	return d.ancestor(h, n.seq) == n
 }
 
 // Ancestor gives the message at seq on head's prev-chain (head itself at its own seq).
@@ -185,14 +188,14 @@ func (d *DAG) LatestBefore(head msg.ID, tsMs uint64) (*Node, bool) {
 	if !ok || !h.Held {
 		return nil, false
 	}
-	if h.Env.Body.TsMs < tsMs {
+	if h.ts < tsMs {
 		return h, true
 	}
 	// ts(lo) < tsMs ≤ ts(hi); seq 0 stands for "none".
-	lo, hi := uint64(0), h.Env.Body.Seq
+	lo, hi := uint64(0), h.seq
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		if d.ancestor(h, mid).Env.Body.TsMs < tsMs {
+		if d.ancestor(h, mid).ts < tsMs {
 			lo = mid
 		} else {
 			hi = mid
@@ -207,8 +210,8 @@ func (d *DAG) LatestBefore(head msg.ID, tsMs uint64) (*Node, bool) {
 // ancestor finds the node at seq on n's link chain, nil if the chain breaks first.
 // Below a held node, a seq with a single held message needs no walk.
 func (d *DAG) ancestor(n *Node, seq uint64) *Node {
-	if n.Held && seq >= 1 && seq <= n.Env.Body.Seq {
-		if au := d.authors[n.Env.Body.Author]; len(au.forks[seq]) == 0 {
+	if n.Held && seq >= 1 && seq <= n.seq {
+		if au := n.au; len(au.forks[seq]) == 0 {
 			return au.slots[seq-1]
 		}
 	}
@@ -217,14 +220,14 @@ func (d *DAG) ancestor(n *Node, seq uint64) *Node {
 
 // walk follows skip and prev links down to seq.
 func walk(n *Node, seq uint64) *Node {
-	for n != nil && n.Env.Body.Seq > seq {
-		if n.skip != nil && n.skip.Env.Body.Seq >= seq {
+	for n != nil && n.seq > seq {
+		if n.skip != nil && n.skip.seq >= seq {
 			n = n.skip
 		} else {
 			n = n.link
 		}
 	}
-	if n == nil || n.Env.Body.Seq != seq {
+	if n == nil || n.seq != seq {
 		return nil
 	}
 	return n

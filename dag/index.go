@@ -78,7 +78,7 @@ func (x *index) find(t *table, h uint32, id *msg.ID) *Node {
 			return nil
 		}
 		if uint32(s>>32) == h {
-			if n := x.nodes[uint32(s)-1]; n.Env.ID == *id {
+			if n := x.nodes[uint32(s)-1]; n.id == *id {
 				return n
 			}
 		}
@@ -100,7 +100,7 @@ func (x *index) put(n *Node) {
 		x.flush()
 	}
 	x.recent.grow(x.recent.n + 1)
-	x.recent.place(uint64(x.hash(&n.Env.ID))<<32 | uint64(pos+1))
+	x.recent.place(uint64(x.hash(&n.id))<<32 | uint64(pos+1))
 	x.recent.n++
 }
 
@@ -150,7 +150,7 @@ func (x *index) removeFrom(t *table, h uint32, id *msg.ID) (uint32, bool) {
 		if s == 0 {
 			return 0, false
 		}
-		if pos = uint32(s) - 1; uint32(s>>32) == h && x.nodes[pos].Env.ID == *id {
+		if pos = uint32(s) - 1; uint32(s>>32) == h && x.nodes[pos].id == *id {
 			break
 		}
 	}

@@ -32,7 +32,7 @@ func TestIndex(t *testing.T) {
 		switch r := rng.IntN(10); {
 		case r < 7 || len(ids) == 0:
 			id := newID()
-			n := &Node{Env: &msg.Envelope{ID: id}}
+			n := &Node{id: id, Env: &msg.Envelope{ID: id}}
 			x.put(n)
 			ref[id] = n
 			ids = append(ids, id)
@@ -87,7 +87,7 @@ func TestIndexSmallTables(t *testing.T) {
 		for i := range ns {
 			var id msg.ID
 			id[0], id[1], id[2] = byte(i), byte(trial), byte(trial>>8)
-			ns[i] = &Node{Env: &msg.Envelope{ID: id}}
+			ns[i] = &Node{id: id, Env: &msg.Envelope{ID: id}}
 			x.put(ns[i])
 		}
 		if trial%2 == 1 {
@@ -131,7 +131,8 @@ func BenchmarkIndexMiss(b *testing.B) {
 		return id
 	}
 	for range 100_000 {
-		x.put(&Node{Env: &msg.Envelope{ID: id()}})
+		i := id()
+		x.put(&Node{id: i, Env: &msg.Envelope{ID: i}})
 	}
 	probes := make([]msg.ID, 4096)
 	for i := range probes {
