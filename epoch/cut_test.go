@@ -1,7 +1,11 @@
 package epoch
 
 import (
+	"encoding/binary"
 	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/guild-net/guild/msg"
@@ -447,4 +451,44 @@ func TestSettled(t *testing.T) {
 			t.Fatalf("len %d; U = 1, sup(a3) = 2: not settled", c.Len())
 		}
 	})
+}
+
+// TestSortCandidates compares the bucket sort with a comparison sort: narrow and wide
+// depth bands (up to the full uint64 range), and ids that tie on their first 8 bytes.
+func TestSortCandidates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for trial := range 300 {
+		n := rng.IntN(300)
+		band := []uint64{1, 4, 50, 1 << 20, 1 << 63, math.MaxUint64}[trial%6]
+		base := rng.Uint64() % 1000
+		if band > 1<<20 {
+			base = 0
+		}
+		cs := make([]candidate, n)
+		for i := range cs {
+			nd := &node{}
+			for j := range nd.id {
+				nd.id[j] = byte(rng.Uint32())
+			}
+			if rng.IntN(4) == 0 && i > 0 { // same leading 8 bytes as the one before
+				copy(nd.id[:8], cs[i-1].n.id[:8])
+			}
+			d := base
+			if band > 1 {
+				d += rng.Uint64N(band)
+			}
+			cs[i] = candidate{d, binary.BigEndian.Uint64(nd.id[:8]), nd}
+		}
+		want := slices.Clone(cs)
+		slices.SortFunc(want, compareCandidates)
+		got := sortCandidates(cs)
+		if len(got) != len(want) {
+			t.Fatalf("trial %d: %d candidates, want %d", trial, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("trial %d (band %d): position %d differs", trial, band, i)
+			}
+		}
+	}
 }
