@@ -57,7 +57,7 @@ func (d *DAG) orphanAdd(n *Node, r *Result) {
 	n.state = stOrphan
 	d.orphanQ.push(n)
 	d.orphanN++
-	d.orphanBytes += len(n.Env.Raw)
+	d.orphanBytes += n.Env.Size()
 	if !d.restoring {
 		r.Evicted = d.orphanBound(r.Evicted)
 	}
@@ -114,7 +114,7 @@ func (d *DAG) orphanDrop(o *Node) {
 		unwait(p)
 	}
 	d.orphanN--
-	d.orphanBytes -= len(o.Env.Raw)
+	d.orphanBytes -= o.Env.Size()
 	o.state = stEvicted
 	d.idx.remove(&o.Env.ID)
 }
@@ -125,7 +125,7 @@ func (d *DAG) unadmAdd(n *Node, r *Result) {
 	d.unadm[a] = append(d.unadm[a], n)
 	d.unadmQ.push(n)
 	d.unadmN++
-	d.unadmBytes += len(n.Env.Raw)
+	d.unadmBytes += n.Env.Size()
 	for len(d.unadm[a]) > d.cfg.MaxUnadmittedPerAuthor {
 		r.Evicted = append(r.Evicted, d.unadmEvict(d.unadm[a][0]))
 	}
@@ -157,7 +157,7 @@ func (d *DAG) unadmRemove(n *Node) {
 		d.unadm[a] = list
 	}
 	d.unadmN--
-	d.unadmBytes -= len(n.Env.Raw)
+	d.unadmBytes -= n.Env.Size()
 	n.state = stNone
 }
 
@@ -179,12 +179,12 @@ func (d *DAG) deferAdd(n *Node) Result {
 	n.state = stDeferred
 	i, _ := slices.BinarySearchFunc(d.deferred, n, deferLess)
 	d.deferred = slices.Insert(d.deferred, i, n)
-	d.deferredBytes += len(n.Env.Raw)
+	d.deferredBytes += n.Env.Size()
 	for len(d.deferred) > d.cfg.MaxDeferred || d.deferredBytes > d.cfg.MaxDeferredBytes {
 		o := d.deferred[len(d.deferred)-1]
 		d.deferred[len(d.deferred)-1] = nil
 		d.deferred = d.deferred[:len(d.deferred)-1]
-		d.deferredBytes -= len(o.Env.Raw)
+		d.deferredBytes -= o.Env.Size()
 		o.state = stEvicted
 		d.idx.remove(&o.Env.ID)
 		r.Evicted = append(r.Evicted, o.Env.ID)

@@ -233,7 +233,7 @@ func (d *DAG) Tick(nowMs int64, adm Admitter) []Result {
 	d.deferred = slices.Delete(d.deferred, 0, i)
 	out := make([]Result, 0, len(due))
 	for _, n := range due {
-		d.deferredBytes -= len(n.Env.Raw)
+		d.deferredBytes -= n.Env.Size()
 		n.state = stNone
 		out = append(out, d.admit(n, adm))
 	}
@@ -366,7 +366,7 @@ func (d *DAG) enter(n *Node, anc []*Node, r *Result) {
 			w.missing--
 			if w.missing == 0 {
 				d.orphanN--
-				d.orphanBytes -= len(w.Env.Raw)
+				d.orphanBytes -= w.Env.Size()
 				d.place(w, nil)
 				r.Added = append(r.Added, w)
 			}

@@ -135,9 +135,9 @@ func (p *Pipeline) Load(nowMs int64, progress func(done, total int)) (int, error
 	envs := make([]*msg.Envelope, 0, p.st.Len())
 	var ferr error
 	// The ledger keeps every envelope for the life of the node: a StoredDecoder carves
-	// them from shared slabs, as store.All does their bytes.
+	// them from shared slabs, and keeps none of the bytes the scan lends it.
 	dec := msg.NewStoredDecoder(p.opts)
-	err := p.st.All(func(r store.Record) bool {
+	err := p.st.Scan(func(r store.Record) bool {
 		e, err := dec.Decode(r.Envelope, r.ID)
 		if err != nil {
 			ferr = fmt.Errorf("stored message %s no longer decodes: %w", r.ID.Short(), err)

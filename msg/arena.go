@@ -7,18 +7,24 @@ import (
 
 // StoredDecoder is DecodeStored for a rebuild, which decodes every envelope of
 // the node's store and keeps every one for the life of the node. It decodes
-// exactly as DecodeStored does, to the same values, but what an envelope holds
-// (the envelope with its payload, its parents, a post's title and text) is
-// carved from slabs shared with the envelopes decoded before and after it,
-// instead of three allocations of its own. A rebuild then costs a few thousand
-// allocations instead of a quarter of a million, and the collector has that many
-// fewer objects to mark on every cycle for as long as the node runs.
+// exactly as DecodeStored does, to the same values, with two differences.
 //
+// What an envelope holds (the envelope with its payload, its parents, a post's
+// title and text) is carved from slabs shared with the envelopes decoded before
+// and after it, instead of three allocations of its own. A rebuild then costs a
+// few thousand allocations instead of a quarter of a million, and the collector
+// has that many fewer objects to mark on every cycle for as long as the node runs.
 // The price is that one kept envelope keeps its slabs alive (64 KiB each of
-// envelopes, parent ids and text): use it only where every
-// envelope decoded is kept, or dropped together with the rest. Everything else
-// (gossip, sync, the API) decodes with Decode. A StoredDecoder is not safe for
-// concurrent use.
+// envelopes, parent ids and text): use it only where every envelope decoded is
+// kept, or dropped together with the rest.
+//
+// And the envelope does not keep its bytes: Raw and Body.Payload are nil, and
+// data may be reused once Decode returns. The store the bytes came from holds
+// them, for sync to serve; a copy in memory would add a third to what the node
+// holds per message.
+//
+// Everything else (gossip, sync, the API) decodes with Decode. A StoredDecoder is
+// not safe for concurrent use.
 type StoredDecoder struct {
 	o Options
 	a arena
@@ -27,14 +33,15 @@ type StoredDecoder struct {
 // NewStoredDecoder gives a decoder for the stored envelopes of the network of o.
 func NewStoredDecoder(o Options) *StoredDecoder { return &StoredDecoder{o: o} }
 
-// Decode is DecodeStored(data, id, o), o being the decoder's options. The
-// envelope keeps data, as with DecodeStored.
+// Decode is DecodeStored(data, id, o), o being the decoder's options, except that
+// the envelope keeps nothing of data.
 func (d *StoredDecoder) Decode(data []byte, id ID) (*Envelope, error) {
 	e, err := decode(data, d.o, &d.a)
 	if err != nil {
 		return nil, err
 	}
 	e.ID = id
+	e.Raw, e.Body.Payload = nil, nil
 	return e, nil
 }
 

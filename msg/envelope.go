@@ -35,9 +35,13 @@ type Envelope struct {
 	Body    Body
 	Payload Payload
 	Sig     [64]byte
-	Raw     []byte // the envelope bytes
+	// Raw is the envelope bytes, and Body.Payload the payload's within them. An
+	// envelope a StoredDecoder gave keeps neither (both are nil): the node's store
+	// holds the bytes. Size gives the length either way.
+	Raw []byte
 
 	prev ID // storage Body.Prev points at, saving an allocation per decode
+	size uint32
 	// bodyAt is where the body starts in Raw (0: not decoded). It ends where the
 	// signature's 66 bytes begin. An offset rather than a slice: the collector
 	// follows every pointer of every kept envelope on every cycle.
@@ -104,7 +108,7 @@ func decode(data []byte, o Options, a *arena) (*Envelope, error) {
 	if max <= 0 {
 		max = DefaultEnvelopeMax
 	}
-	if len(data) > max {
+	if len(data) > max || uint64(len(data)) > math.MaxUint32 {
 		return nil, reject(ErrOversized, "", "%d bytes > %d", len(data), max)
 	}
 	body, sig, err := splitEnvelope(data)
@@ -133,7 +137,7 @@ func decode(data []byte, o Options, a *arena) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.Body, e.Payload, e.Raw, e.prev = b, p, data, prev
+	e.Body, e.Payload, e.Raw, e.prev, e.size = b, p, data, prev, uint32(len(data))
 	// The body starts after two heads of at most 9 bytes each, so it fits.
 	e.bodyAt = uint8(len(data) - sigBytes - len(body))
 	if hasPrev {
@@ -143,8 +147,15 @@ func decode(data []byte, o Options, a *arena) (*Envelope, error) {
 	return e, nil
 }
 
-// BodyBytes returns the body bytes: the preimage of the id.
+// Size is the length of the envelope's bytes.
+func (e *Envelope) Size() int { return int(e.size) }
+
+// BodyBytes returns the body bytes: the preimage of the id. It is nil for an
+// envelope that does not keep its bytes (see Raw).
 func (e *Envelope) BodyBytes() []byte {
+	if e.Raw == nil {
+		return nil
+	}
 	if e.bodyAt != 0 {
 		return e.Raw[e.bodyAt : len(e.Raw)-sigBytes]
 	}

@@ -112,9 +112,21 @@ func checkStoredDecoder(t *testing.T, data []byte, o Options) {
 	t.Helper()
 	id := ID(blake3.Sum256(data))
 	want, errWant := DecodeStored(data, id, o)
+	if want != nil {
+		// A StoredDecoder keeps nothing of the bytes it decodes.
+		want.Raw, want.Body.Payload = nil, nil
+	}
 	d := NewStoredDecoder(o)
-	first, errFirst := d.Decode(data, id)
-	second, errSecond := d.Decode(data, id)
+	decode := func() (*Envelope, error) {
+		buf := bytes.Clone(data)
+		e, err := d.Decode(buf, id)
+		for i := range buf {
+			buf[i] ^= 0xff
+		}
+		return e, err
+	}
+	first, errFirst := decode()
+	second, errSecond := decode()
 	for _, got := range []struct {
 		e   *Envelope
 		err error

@@ -40,8 +40,9 @@
 //	/bs/<blob id:32>                size (8 bytes), written with the chunks
 //	/x/<hex(key)>                   metadata value
 //
-// All returns records in insertion order, so a caller that stores a message
-// only after its ancestors reads parents before children at start-up. It copies
-// the envelopes side by side into shared 64 KiB buffers, for a caller that keeps
-// them all (a rebuild); Get, Range and Received give each record its own.
+// All and Scan return records in insertion order, so a caller that stores a
+// message only after its ancestors reads parents before children at start-up.
+// Scan lends each envelope's bytes for one callback (a rebuild decodes them and
+// keeps none); All copies them side by side into shared 64 KiB buffers, for a
+// caller that keeps them all; Get, Range and Received give each record its own.
 package store

@@ -229,12 +229,22 @@ func (s *Store) Range(author msg.Account, fromSeq, toSeq uint64, fn func(Record)
 // stores a message only after its ancestors gets parents before children.
 //
 // The envelopes of one call are copied side by side into shared buffers of
-// slabSize bytes, so keeping one envelope keeps its whole buffer alive. That
-// suits the caller All is for, a rebuild that keeps every envelope for the
-// life of the node: 100,000 envelopes cost some 650 allocations instead of
-// 100,000, and the collector has that many fewer objects to mark on every
-// cycle. A caller that keeps only some envelopes should copy those.
+// slabSize bytes, so keeping one envelope keeps its whole buffer alive: 100,000
+// envelopes cost some 650 allocations instead of 100,000. A caller that keeps
+// only some envelopes should copy those; one that keeps none should use Scan.
 func (s *Store) All(fn func(Record) bool) error {
+	var sl slab
+	return s.Scan(func(r Record) bool {
+		r.Envelope = sl.copy(r.Envelope)
+		return fn(r)
+	})
+}
+
+// Scan is All without the copy: r.Envelope is only valid until fn returns, and
+// fn must not modify it. It is for a rebuild, which decodes each envelope into
+// values of its own (msg.StoredDecoder) and keeps none of the bytes: the store
+// holds them, and a copy in memory would double what a node holds per message.
+func (s *Store) Scan(fn func(Record) bool) error {
 	if !s.enter() {
 		return ErrClosed
 	}
@@ -245,18 +255,14 @@ func (s *Store) All(fn func(Record) bool) error {
 		pend[i] = ovItem{key: recordKey(p.n), p: p}
 	}
 	s.mu.Unlock()
-	var sl slab
 	err := s.merged(pRecord, "", "", pend, func(_, v []byte, it *ovItem) (bool, error) {
 		if it != nil {
-			r := it.p.rec
-			r.Envelope = sl.copy(r.Envelope)
-			return fn(r), nil
+			return fn(it.p.rec), nil
 		}
 		r, err := parseRecord(v)
 		if err != nil {
 			return false, err
 		}
-		r.Envelope = sl.copy(r.Envelope)
 		return fn(r), nil
 	})
 	if err != nil {
