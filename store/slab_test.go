@@ -46,3 +46,37 @@ func TestAllSharedBuffers(t *testing.T) {
 		}
 	})
 }
+
+// Scan gives what All gives, committed and pending records alike, and stops when
+// told to.
+func TestScanMatchesAll(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		for i := range 120 {
+			mustPut(t, s, rec(byte(i%5), uint64(i/5+1), 0, 150+i))
+		}
+		_ = s.Put(rec(9, 1, 0, 300)) // most likely still pending
+		var all []Record
+		if err := s.All(func(r Record) bool { all = append(all, r); return true }); err != nil {
+			t.Fatal(err)
+		}
+		i := 0
+		err := s.Scan(func(r Record) bool {
+			if i >= len(all) {
+				t.Fatalf("Scan gave more than All's %d records", len(all))
+			}
+			sameRecord(t, r, all[i])
+			i++
+			return true
+		})
+		if err != nil || i != len(all) {
+			t.Fatalf("Scan gave %d of %d records (%v)", i, len(all), err)
+		}
+		n := 0
+		if err := s.Scan(func(Record) bool { n++; return n < 10 }); err != nil || n != 10 {
+			t.Fatalf("Scan went on to %d records after told to stop at 10 (%v)", n, err)
+		}
+		if err := s.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
