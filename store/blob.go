@@ -104,6 +104,19 @@ func (s *Store) AppendBlob(dst []byte, id msg.ID) ([]byte, bool, error) {
 	}
 	out := slices.Grow(dst, int(size))
 	base := len(dst)
+	if size <= BlobChunkSize {
+		// One chunk (or none, for an empty blob): a point read, not a scan.
+		if size > 0 {
+			out, ok, err = s.kv.appendValue(out, chunkKey(id, 0))
+			if err == nil && (!ok || int64(len(out)-base) != size) {
+				err = fmt.Errorf("%w: %d of %d bytes present", ErrCorrupt, len(out)-base, size)
+			}
+			if err != nil {
+				return dst, false, fmt.Errorf("get blob %s: %w", id.Short(), err)
+			}
+		}
+		return out, true, nil
+	}
 	var next uint64
 	prefix := chunkPrefix(id)
 	err = s.kv.scan(prefix, "", "", false, func(k, v []byte) (bool, error) {

@@ -150,3 +150,23 @@ func TestBlobLimit(t *testing.T) {
 		t.Fatal("chunk past the 64 MiB end exists")
 	}
 }
+
+// A blob whose stored chunk no longer has the recorded size is corrupt, not
+// silently short, on the one-chunk path as on the many-chunk one.
+func TestBlobCorruptChunk(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		for _, size := range []int{100, BlobChunkSize, 2*BlobChunkSize + 3} {
+			content := blobContent(size, 7)
+			id, err := s.PutBlob(context.Background(), content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.kv.commit([]kvw{{chunkKey(id, 0), content[:10]}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := s.GetBlob(id); ok || !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("size %d with a short first chunk: ok=%v err=%v, want ErrCorrupt", size, ok, err)
+			}
+		}
+	})
+}

@@ -19,9 +19,10 @@ type kvw struct {
 }
 
 // engine is the small slice of a key-value store the Store needs. Writes and
-// point reads always go through go-datastore; ordered range scans go through
-// pebble's iterator when the datastore is pebble, because go-datastore queries
-// can only start at a path prefix, not at a key.
+// point reads go through go-datastore; ordered range scans go through pebble's
+// iterator when the datastore is pebble, because go-datastore queries can only
+// start at a path prefix, not at a key, and so does appendValue, which reads a
+// value in place rather than through the datastore's copy.
 type engine struct {
 	d  ds.Batching
 	db *pebble.DB // nil for the in-memory datastore
@@ -41,6 +42,28 @@ func (e *engine) get(key string) ([]byte, bool, error) {
 		v = bytes.Clone(v)
 	}
 	return v, true, nil
+}
+
+// appendValue appends the value at key to dst. On pebble it copies the value
+// once, from pebble's buffer, where get copies it into a new slice first: a
+// rebuild reads every checkpoint's heads blob, tens of kilobytes each.
+func (e *engine) appendValue(dst []byte, key string) ([]byte, bool, error) {
+	if e.db == nil {
+		v, ok, err := e.get(key)
+		return append(dst, v...), ok, err
+	}
+	v, closer, err := e.db.Get([]byte(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return dst, false, nil
+	}
+	if err != nil {
+		return dst, false, fmt.Errorf("get %s: %w", key, err)
+	}
+	dst = append(dst, v...)
+	if err := closer.Close(); err != nil {
+		return dst, false, fmt.Errorf("get %s: %w", key, err)
+	}
+	return dst, true, nil
 }
 
 func (e *engine) has(key string) (bool, error) {
