@@ -584,12 +584,14 @@ func (s *Store) run() {
 		}
 		g.err = err
 		g.writes, g.heads = nil, nil
-		close(g.done)
-		s.mu.Unlock()
 		if err == nil {
+			// Counted before the tickets resolve, so that a caller who waited on one
+			// sees its group in Stats.
 			s.groups.Add(1)
 			s.records.Add(uint64(len(g.recs)))
 		}
+		close(g.done)
+		s.mu.Unlock()
 	}
 }
 
