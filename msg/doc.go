@@ -13,7 +13,8 @@
 // verified, so neither the body hash nor the signature is computed again. A
 // StoredDecoder is DecodeStored for a rebuild, which keeps every envelope it
 // decodes: the same values, carved from shared slabs (arena.go) instead of three
-// allocations per envelope.
+// allocations per envelope, but without the bytes (Raw is nil; Size gives the
+// length): the store holds them.
 //
 // Bodies and payloads are decoded by hand with strict readers (cbor.go), which
 // accept exactly the canonical form; the reflection decoder with a re-encode
