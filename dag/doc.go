@@ -38,6 +38,8 @@
 // Held, Heads, OnChain, Ancestor, LatestBefore, HeldAt, Forks, ForksOf, Authors; for
 // sync: Has, Envelope, Orphans, MissingIDs, Unadmitted, Deferred; for metrics: Stats.
 //
-// Ingest expects an envelope from msg.Decode (or msg.Seal); it never checks
-// signatures, encodings or anything else decidable without other messages.
+// Ingest expects an envelope from msg.Decode (or msg.Seal, or a msg.StoredDecoder on
+// a rebuild, whose envelopes keep no bytes: the buffer bounds count Envelope.Size);
+// it never checks signatures, encodings or anything else decidable without other
+// messages.
 package dag
